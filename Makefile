@@ -1,0 +1,53 @@
+# door-station: build, run and test on a Debian 12 machine.
+#   make run    build, install what is missing, start the demo on loopback
+#   make test   everything, real SIP peers included
+SHELL := /bin/bash
+CARGO ?= cargo
+PROFILE ?= release
+
+# Debian packages the build needs (GStreamer, ALSA, v4l, bindgen, openh264's C++ build).
+DEB_BUILD := build-essential pkg-config clang libclang-dev cmake nasm \
+	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libasound2-dev libv4l-dev libopus-dev
+# Real SIP peers and the wire inspector the tests talk to.
+DEB_PEERS := sip-tester baresip baresip-ffmpeg linphone-cli kamailio tshark socat \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+DEPS_STAMP := target/.deps-stamp
+
+.PHONY: all build deps run test test-unit test-e2e bench check-config clean
+
+all: build
+
+$(DEPS_STAMP): Makefile
+	@missing=$$(for p in $(DEB_BUILD) $(DEB_PEERS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p target && touch $@
+
+deps: $(DEPS_STAMP)
+
+build: deps
+	$(CARGO) build --workspace --bins --profile $(PROFILE)
+
+run: build
+	assets/demo/run.sh target/$(PROFILE)
+
+check-config: build
+	target/$(PROFILE)/door-station --check-config --config assets/station.toml
+
+# Unit and deterministic tests first (seconds), then the real-peer tests.
+test: deps
+	$(CARGO) build --workspace --bins --profile $(PROFILE)
+	$(CARGO) test --workspace --exclude door-station-e2e --profile $(PROFILE)
+	DOOR_STATION_BIN_DIR=$(CURDIR)/target/$(PROFILE) $(CARGO) test -p door-station-e2e --profile $(PROFILE) -- --test-threads=1
+
+test-unit:
+	$(CARGO) test --workspace --exclude door-station-e2e
+
+bench: build
+	$(CARGO) bench --workspace
+
+clean:
+	$(CARGO) clean

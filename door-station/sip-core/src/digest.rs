@@ -1,0 +1,1 @@
+//! Digest authentication. See the crate docs.

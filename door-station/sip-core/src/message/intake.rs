@@ -1,0 +1,3 @@
+//! Intake: bytes to [`Message`](super::Message), or the reason why not.
+//!
+//! Placeholder until the strict parser lands: see the crate docs.

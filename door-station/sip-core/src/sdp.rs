@@ -1,0 +1,1 @@
+//! SDP and offer/answer. See the crate docs.

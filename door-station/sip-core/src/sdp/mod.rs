@@ -302,7 +302,25 @@ impl SessionDescription {
     }
 }
 
+impl SessionDescription {
+    /// True when at least one stream has a non-zero port; an answer without
+    /// one is a refusal (the caller would send 488 instead).
+    pub fn accepts_any(&self) -> bool {
+        self.media.iter().any(|m| !m.is_rejected())
+    }
+}
+
 impl MediaDescription {
+    /// The RTCP port: `a=rtcp` (RFC 3605) if present, else RTP port + 1
+    /// (RFC 3550 §11).
+    pub fn rtcp_port(&self) -> u16 {
+        self.attribute("rtcp")
+            .and_then(|a| a.value.as_deref())
+            .and_then(|v| v.split_ascii_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(self.port.wrapping_add(1))
+    }
+
     /// True for an `m=` line with port 0 (rejected or disabled).
     pub fn is_rejected(&self) -> bool {
         self.port == 0

@@ -11,6 +11,26 @@
 //!   [`negotiate_answered`] (we answered) turn an offer/answer pair into the
 //!   [`Negotiated`] media paths the media threads need.
 //!
+//! ```
+//! use ds_sip::sdp::{Direction, LocalCaps, SessionDescription, negotiate, offer};
+//! use std::net::{IpAddr, Ipv4Addr};
+//!
+//! let door = IpAddr::V4(Ipv4Addr::LOCALHOST);
+//! let ours = offer(&LocalCaps::default(), door, (20000, 20002), 1);
+//! let body = ours.to_string(); // the INVITE body
+//! let answer = SessionDescription::parse(
+//!     "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n\
+//!      m=audio 16000 RTP/AVP 0\na=recvonly\nm=video 0 RTP/AVP 102\n",
+//! )
+//! .unwrap();
+//! let paths = negotiate(&ours, &answer);
+//! let audio = paths.audio.unwrap();
+//! assert_eq!((audio.codec.pt, audio.direction), (0, Direction::SendOnly));
+//! assert_eq!(audio.remote.port(), 16000);
+//! assert!(paths.video.is_none()); // rejected with port 0
+//! # assert!(body.starts_with("v=0\r\n"));
+//! ```
+//!
 //! Not handled: ICE, SRTP (`RTP/SAVP` streams are rejected), bundling,
 //! simulcast, multicast TTLs beyond keeping them in the address text.
 

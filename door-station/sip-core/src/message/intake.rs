@@ -44,7 +44,8 @@
 
 use super::reply;
 use super::start_line::{self, is_status_line};
-use super::{Headers, Message, Method, Request, Response, checks, fields};
+use super::fields::{self, Boundary};
+use super::{Headers, Message, Method, Request, Response, checks};
 
 pub use super::framing::{FramingError, StreamFramer};
 pub use super::semantics::{Role, check_semantics};
@@ -86,6 +87,9 @@ pub enum IntakeError {
     /// No empty line ends the header section.
     #[error("header section not terminated by an empty line")]
     Incomplete,
+    /// A datagram's header section ends without the empty line.
+    #[error("no empty line after the header fields")]
+    NoEmptyLine,
     /// Lines must end in CRLF.
     #[error("bare CR or LF in the message head")]
     LineEnding,
@@ -197,12 +201,12 @@ pub fn parse_datagram(buf: &[u8]) -> Intake {
     if skip == buf.len() {
         return Intake::Drop(DropReason::KeepAlive);
     }
-    parse_message(&buf[skip..])
+    parse_message(&buf[skip..], Boundary::EndOfDatagram)
 }
 
 /// One message starting at its start line (the stream framer has cut it out).
-pub(crate) fn parse_message(buf: &[u8]) -> Intake {
-    let head = match fields::split_head(buf) {
+pub(crate) fn parse_message(buf: &[u8], boundary: Boundary) -> Intake {
+    let head = match fields::split_head(buf, boundary) {
         Ok(head) => head,
         Err(e) => return Intake::Drop(DropReason::Unreadable(e)),
     };
@@ -243,10 +247,8 @@ fn build_response(head: &fields::Head<'_>, mut headers: Headers, rest: &[u8]) ->
 }
 
 fn check_fields(head: &fields::Head<'_>, headers: &Headers) -> Result<(), IntakeError> {
-    match &head.defect {
-        Some(e) => Err(e.clone()),
-        None => checks::check_headers(headers),
-    }
+    checks::check_headers(headers)?;
+    head.defect.clone().map_or(Ok(()), Err)
 }
 
 fn check_cseq_method(headers: &Headers, method: &Method) -> Result<(), IntakeError> {

@@ -19,8 +19,17 @@ pub const REQUIRED: &[&str] = &["To", "From", "CSeq", "Call-ID", "Via"];
 
 /// Fields whose grammar allows one value (RFC 4475 §3.3.8).
 const SINGLE: &[&str] = &[
-    "To", "From", "CSeq", "Call-ID", "Max-Forwards", "Content-Length", "Content-Type", "Expires",
-    "Min-Expires", "Date", "Retry-After",
+    "To",
+    "From",
+    "CSeq",
+    "Call-ID",
+    "Max-Forwards",
+    "Content-Length",
+    "Content-Type",
+    "Expires",
+    "Min-Expires",
+    "Date",
+    "Retry-After",
 ];
 
 /// Every field value, then the required and single-value rules.

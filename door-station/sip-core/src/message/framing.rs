@@ -56,7 +56,15 @@ pub struct StreamFramer {
 impl StreamFramer {
     /// A framer refusing messages longer than `max_message` bytes.
     pub fn new(max_message: usize) -> Self {
-        StreamFramer { buf: Vec::new(), max: max_message, searched: 0, pending: None, failed: None, crlf_run: 0, pings: 0 }
+        StreamFramer {
+            buf: Vec::new(),
+            max: max_message,
+            searched: 0,
+            pending: None,
+            failed: None,
+            crlf_run: 0,
+            pings: 0,
+        }
     }
 
     /// Append bytes read from the connection (ignored after a framing error).

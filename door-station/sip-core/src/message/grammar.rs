@@ -210,12 +210,12 @@ fn check_escapes(s: &str) -> Result<(), Expected> {
 /// The user part cannot hold a raw `@`, so the first `@` ends it.
 fn sip_uri(rest: &str) -> Result<UriShape, Expected> {
     let after_user = match rest.split_once('@') {
-        Some((user, _)) if user.is_empty() => return Err("user before '@'"),
+        Some(("", _)) => return Err("user before '@'"),
         Some((_, host)) => host,
         None => rest,
     };
     let (hostport, has_headers) = match after_user.split_once('?') {
-        Some((_, headers)) if headers.is_empty() => return Err("headers after '?'"),
+        Some((_, "")) => return Err("headers after '?'"),
         Some((hp, _)) => (hp, true),
         None => (after_user, false),
     };

@@ -42,9 +42,9 @@
 //! to URIs intake has already checked; it cannot read IPv6 references and
 //! truncates a user part containing `?`, so intake checks URIs itself.
 
+use super::fields::{self, Boundary};
 use super::reply;
 use super::start_line::{self, is_status_line};
-use super::fields::{self, Boundary};
 use super::{Headers, Message, Method, Request, Response, checks};
 
 pub use super::framing::{FramingError, StreamFramer};
@@ -264,10 +264,11 @@ fn check_cseq_method(headers: &Headers, method: &Method) -> Result<(), IntakeErr
 /// The body: Content-Length bytes (already checked to be one number), or the
 /// rest of the buffer without one.
 fn body<'a>(headers: &Headers, rest: &'a [u8]) -> Result<&'a [u8], IntakeError> {
-    let Some(value) = headers.get("Content-Length") else { return Ok(rest) };
+    let Some(value) = headers.get("Content-Length") else {
+        return Ok(rest);
+    };
     let declared = value.parse::<usize>().unwrap_or(usize::MAX);
-    rest.get(..declared)
-        .ok_or(IntakeError::BodyTruncated { content_length: declared, available: rest.len() })
+    rest.get(..declared).ok_or(IntakeError::BodyTruncated { content_length: declared, available: rest.len() })
 }
 
 /// Answer a malformed request, unless it is an ACK or has no Via.

@@ -181,8 +181,8 @@ fn via(value: &str) -> Result<(), Expected> {
             return Err("sent-protocol with '/'");
         }
         c.skip_ws();
-        let part = c.take_while(|ch| grammar::is_token_char(ch) && ch != '/');
-        if part.is_empty() || !(expected.is_empty() || part.eq_ignore_ascii_case(expected)) {
+        let part = c.token()?;
+        if !(expected.is_empty() || part.eq_ignore_ascii_case(expected)) {
             return Err("SIP/2.0/transport");
         }
     }

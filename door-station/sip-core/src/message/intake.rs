@@ -50,7 +50,7 @@ use super::start_line::{self, is_status_line};
 use super::{Headers, Message, Method, Request, Response, checks};
 
 pub use super::framing::{FramingError, StreamFramer};
-pub use super::semantics::{Role, check_semantics};
+pub use super::semantics::{BODY_TYPES, Role, URI_SCHEMES, check_semantics};
 
 /// What intake made of some bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

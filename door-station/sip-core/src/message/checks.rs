@@ -68,7 +68,11 @@ fn check_field(name: &str, value: &str) -> Result<(), Expected> {
         "Content-Type" => media_type(value),
         "Date" => rfc1123_date(value),
         "Require" | "Proxy-Require" | "Unsupported" => list(value, token_only),
-        "Authorization" | "Proxy-Authorization" | "WWW-Authenticate" | "Proxy-Authenticate" | "Authentication-Info"
+        "Authorization"
+        | "Proxy-Authorization"
+        | "WWW-Authenticate"
+        | "Proxy-Authenticate"
+        | "Authentication-Info"
         | "Warning" => balanced_quotes(value),
         "Supported" if value.is_empty() => Ok(()),
         "Supported" => list(value, token_only),

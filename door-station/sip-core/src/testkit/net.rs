@@ -16,12 +16,15 @@ pub struct Link {
     /// Lose this many datagrams first, whatever the probability: for tests
     /// that need an exact retransmission count.
     pub drop_first: u32,
+    /// Lose the first `n` datagrams whose start line begins with the prefix
+    /// (`Some(("ACK", 1))`), to aim at one message.
+    pub drop_first_of: Option<(&'static str, u32)>,
 }
 
 impl Default for Link {
     /// 10 ms, no loss.
     fn default() -> Self {
-        Link { latency: Duration::from_millis(10), loss_per_mille: 0, drop_first: 0 }
+        Link { latency: Duration::from_millis(10), loss_per_mille: 0, drop_first: 0, drop_first_of: None }
     }
 }
 
@@ -103,6 +106,9 @@ impl Net {
         let link = self.links.get_mut(&key).unwrap_or(&mut self.default_link);
         let lost = if link.drop_first > 0 {
             link.drop_first -= 1;
+            true
+        } else if let Some((prefix, n @ 1..)) = link.drop_first_of.filter(|(p, _)| datagram.start_line().starts_with(p)) {
+            link.drop_first_of = Some((prefix, n - 1));
             true
         } else {
             self.rng.chance(link.loss_per_mille)

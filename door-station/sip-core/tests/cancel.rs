@@ -1,8 +1,8 @@
 //! CANCEL of a ringing call: 200 for the CANCEL, 487 for the INVITE, ACK hop by hop.
 
-mod common;
+mod scene;
 
-use common::*;
+use scene::*;
 use ds_sip::testkit::{Caller, Script};
 use ds_sip::transaction::TxEvent;
 use ds_sip::Method;

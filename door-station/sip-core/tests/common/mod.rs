@@ -1,74 +1,48 @@
-//! The scene most multi-party tests share: a caller, the forking proxy and
-//! some scripted callees on one simulated network.
+//! The RFC 4475 torture messages, read from `tests/rfc4475/`.
 #![allow(dead_code)]
 
-use ds_sip::testkit::{wire, Callee, Caller, ForkingProxy, PartyId, Script, Sent, Sim};
-use ds_sip::Message;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-pub const CALLER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 15080);
-pub const PROXY: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5070);
-
-/// The address of the `i`th callee.
-pub fn callee_addr(i: usize) -> SocketAddr {
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 15062 + i as u16)
+/// One line of `INDEX.tsv`.
+pub struct Entry {
+    pub file: String,
+    pub class: String,
 }
 
-pub struct Scene {
-    pub sim: Sim,
-    pub t0: Instant,
-    pub caller: PartyId,
-    pub proxy: PartyId,
-    pub callees: Vec<PartyId>,
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/rfc4475")
 }
 
-/// Caller → proxy → one callee per script; network seeded with `seed`.
-pub fn scene(seed: u64, scripts: Vec<Script>) -> Scene {
-    let t0 = Instant::now();
-    let mut sim = Sim::new(t0, seed);
-    let caller = sim.add(Caller::new(CALLER, PROXY, 1));
-    let targets = (0..scripts.len()).map(callee_addr).collect();
-    let proxy = sim.add(ForkingProxy::new(PROXY, targets, 2));
-    let callees = scripts
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| sim.add(Callee::new(callee_addr(i), s, 10 + i as u64)))
-        .collect();
-    Scene { sim, t0, caller, proxy, callees }
+/// Every entry of the index, in order.
+pub fn index() -> Vec<Entry> {
+    let text = std::fs::read_to_string(dir().join("INDEX.tsv")).expect("INDEX.tsv");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            Entry { file: cols[0].to_string(), class: cols[2].to_string() }
+        })
+        .collect()
 }
 
-impl Scene {
-    pub fn caller(&self) -> &Caller {
-        self.sim.get(self.caller)
+/// The bytes of one torture message.
+pub fn load(file: &str) -> Vec<u8> {
+    std::fs::read(dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// A small deterministic generator (xorshift64*), so the fuzz-style tests
+/// are reproducible.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    pub fn callee(&self, i: usize) -> &Callee {
-        self.sim.get(self.callees[i])
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
     }
-
-    pub fn invite(&mut self) {
-        let now = self.sim.now();
-        self.sim.get_mut::<Caller>(self.caller).invite(now, "sip:flat@house", Some("v=0\r\n"));
-    }
-
-    /// Datagrams from `from` to `to` whose start line begins with `prefix`.
-    pub fn sent(&self, from: SocketAddr, to: SocketAddr, prefix: &str) -> Vec<&Sent> {
-        let all = self.sim.net.sent_starting(prefix);
-        all.into_iter().filter(|s| s.datagram.from.addr == from && s.datagram.to.addr == to).collect()
-    }
-}
-
-pub fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// The decoded message of a logged datagram.
-pub fn message(s: &Sent) -> Message {
-    wire::decode(&s.datagram.bytes).expect("the parties write decodable messages")
-}
-
-/// The top Via branch of a logged datagram.
-pub fn branch(s: &Sent) -> String {
-    message(s).headers().top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default()
 }

@@ -116,11 +116,18 @@ impl Callee {
         self.call = Some(Call { key, invite, dialog, provisional_at, answer_at, ok: None, final_sent: None });
     }
 
+    /// §9.2: 200 for a CANCEL that matches our INVITE (and 487 for the
+    /// INVITE if it is still pending), 481 for one that does not.
     fn on_cancel(&mut self, now: Instant, key: TransactionKey, cancel: &Request) {
         self.cancels += 1;
-        let ok = self.with_tag(Response::for_request(cancel, 200, "OK"));
-        self.ep.layer.send_response(now, &key, ok);
         let invite_key = key.for_method(&Method::Invite);
+        let known = self.call.as_ref().is_some_and(|c| c.key == invite_key);
+        let resp = match known {
+            true => Response::for_request(cancel, 200, "OK"),
+            false => Response::for_request(cancel, 481, "Call/Transaction Does Not Exist"),
+        };
+        let resp = self.with_tag(resp);
+        self.ep.layer.send_response(now, &key, resp);
         let Some(call) = self.call.as_mut().filter(|c| c.key == invite_key && c.final_sent.is_none()) else {
             return;
         };

@@ -4,7 +4,7 @@
 use super::endpoint_party;
 use super::wire::{resolve, Endpoint};
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{cancel_for, Peer, TransactionKey, TxEvent};
+use crate::transaction::{branch_from, cancel_for, Peer, TransactionKey, TxEvent};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -79,13 +79,23 @@ impl ForkingProxy {
         if fwd.headers.route().first().and_then(|r| resolve(&r.uri)) == Some(me) {
             fwd.headers.remove_first("Route");
         }
-        fwd.headers.push_front("Via", self.ep.via().to_string());
+        let via = if req.method == Method::Ack { self.stateless_via(req) } else { self.ep.via() };
+        fwd.headers.push_front("Via", via.to_string());
         let mf = req.headers.max_forwards().unwrap_or(70).saturating_sub(1);
         fwd.headers.set("Max-Forwards", mf.to_string());
         if record_route {
             fwd.headers.push_front("Record-Route", format!("<sip:{me};lr>"));
         }
         fwd
+    }
+
+    /// The Via for a stateless forward: its branch is a hash of the incoming
+    /// one, so a retransmitted ACK is forwarded with the same branch (§16.11).
+    fn stateless_via(&self, req: &Request) -> crate::message::Via {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        req.headers.top_via().and_then(|v| v.branch().map(str::to_string)).hash(&mut h);
+        self.ep.via_with(&branch_from(h.finish()))
     }
 
     /// Where a prepared request goes: its first Route, else its Request-URI.
@@ -108,13 +118,15 @@ impl ForkingProxy {
         self.forks.push(ForkContext { server_key, branches, answered: false, finals: Vec::new() });
     }
 
+    /// §16.10: 200 and CANCEL the branches, or 481 when no INVITE matches.
     fn on_cancel(&mut self, now: Instant, key: TransactionKey, cancel: &Request) {
-        let ok = Response::for_request(cancel, 200, "OK");
-        self.ep.layer.send_response(now, &key, ok);
         let invite_key = key.for_method(&Method::Invite);
-        if let Some(f) = self.forks.iter().position(|f| f.server_key == invite_key) {
-            self.cancel_branches(now, f, None);
-        }
+        let Some(f) = self.forks.iter().position(|f| f.server_key == invite_key) else {
+            let unknown = Response::for_request(cancel, 481, "Call/Transaction Does Not Exist");
+            return self.ep.layer.send_response(now, &key, unknown);
+        };
+        self.ep.layer.send_response(now, &key, Response::for_request(cancel, 200, "OK"));
+        self.cancel_branches(now, f, None);
     }
 
     /// CANCEL every pending branch of fork `f` except `keep`.

@@ -61,7 +61,12 @@ impl Endpoint {
     /// A Via for our address with a fresh branch.
     pub fn via(&mut self) -> Via {
         let branch = branch_from(self.fresh());
-        let v = format!("SIP/2.0/UDP {};branch={branch}", self.peer.addr);
+        self.via_with(&branch)
+    }
+
+    /// A Via for our address with this branch.
+    pub fn via_with(&self, branch: &str) -> Via {
+        let v = format!("SIP/2.0/{} {};branch={branch}", self.peer.transport.via_token(), self.peer.addr);
         Via::parse(&v).expect("our own Via parses")
     }
 

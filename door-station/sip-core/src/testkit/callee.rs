@@ -4,7 +4,7 @@ use super::endpoint_party;
 use super::wire::Endpoint;
 use crate::dialog::Dialog;
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{AnswerPoll, AnswerRetransmission, TransactionKey, TxEvent};
+use crate::transaction::{AnswerPoll, AnswerRetransmission, TransactionKey, Transport, TxEvent};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -80,6 +80,12 @@ impl Callee {
         let mut ep = Endpoint::new(addr, seed);
         let tag = format!("callee{:x}", ep.fresh());
         Callee { ep, tag, script, call: None, invites: 0, acks: 0, byes: 0, cancels: 0 }
+    }
+
+    /// Speak `transport`.
+    pub fn over(mut self, transport: Transport) -> Callee {
+        self.ep.set_transport(transport);
+        self
     }
 
     /// Our To tag.

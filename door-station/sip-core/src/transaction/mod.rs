@@ -188,11 +188,13 @@ pub enum TxOutput {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxEvent {
     /// A new request: a new server transaction was created for it, except for
-    /// an ACK, which never has one (an ACK for a 2xx, or a stray ACK). A
-    /// CANCEL has its own server transaction; [`TransactionKey::for_method`]
-    /// gives the key of the INVITE it cancels.
+    /// an ACK, which never has one (an ACK for a 2xx, or a stray ACK; the ACK
+    /// for a non-2xx is absorbed and never shows up here). A CANCEL has its
+    /// own server transaction; [`TransactionKey::for_method`] gives the key
+    /// of the INVITE it cancels.
     Request {
-        /// The server transaction (or, for an ACK, the key it would match).
+        /// The server transaction; for an ACK, the key of the INVITE
+        /// transaction it belongs to.
         key: TransactionKey,
         /// The request as received.
         request: Request,

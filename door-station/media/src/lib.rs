@@ -8,3 +8,5 @@ pub mod opus;
 pub mod packetize;
 pub mod rtp_session;
 pub mod tone;
+pub mod dtmf;
+pub mod fanout;

@@ -56,16 +56,32 @@ impl AudioFanout {
     /// A fan-out with no destinations; an Opus encoder with `opus_config` is made when the first
     /// Opus destination is added.
     pub fn new(opus_config: OpusConfig) -> Self {
-        AudioFanout { opus_config, opus: None, destinations: BTreeMap::new() }
+        AudioFanout {
+            opus_config,
+            opus: None,
+            destinations: BTreeMap::new(),
+        }
     }
 
     /// Adds (or replaces) a destination; it gets audio from the next frame on, the first packet
     /// with the marker bit (start of a talkspurt, RFC 3551 §4.1).
-    pub fn add_destination(&mut self, id: DestinationId, codec: AudioCodec, sender: RtpSender) -> Result<(), FanoutError> {
+    pub fn add_destination(
+        &mut self,
+        id: DestinationId,
+        codec: AudioCodec,
+        sender: RtpSender,
+    ) -> Result<(), FanoutError> {
         if codec == AudioCodec::Opus && self.opus.is_none() {
             self.opus = Some(OpusEncoder::new(self.opus_config)?);
         }
-        self.destinations.insert(id, AudioDestination { codec, sender, frames: 0 });
+        self.destinations.insert(
+            id,
+            AudioDestination {
+                codec,
+                sender,
+                frames: 0,
+            },
+        );
         Ok(())
     }
 
@@ -76,6 +92,9 @@ impl AudioFanout {
 
     /// Changes the expected loss the Opus encoder plans its FEC for.
     pub fn set_packet_loss_percent(&mut self, percent: u8) -> Result<(), FanoutError> {
+        if percent > 100 {
+            return Err(crate::opus::OpusError::PacketLoss { percent }.into());
+        }
         self.opus_config.packet_loss_percent = percent;
         match self.opus.as_mut() {
             Some(enc) => Ok(enc.set_packet_loss_percent(percent)?),
@@ -86,16 +105,24 @@ impl AudioFanout {
     /// Encodes one 20 ms frame of 48 kHz mono PCM and addresses a packet to every destination.
     pub fn send_frame(&mut self, pcm: &[i16]) -> Result<Outgoing, FanoutError> {
         if pcm.len() != OPUS_FRAME_SAMPLES {
-            return Err(FanoutError::FrameSize { expected: OPUS_FRAME_SAMPLES, got: pcm.len() });
+            return Err(FanoutError::FrameSize {
+                expected: OPUS_FRAME_SAMPLES,
+                got: pcm.len(),
+            });
         }
         let payloads = self.encode(pcm)?;
         let mut out = Vec::with_capacity(self.destinations.len());
         for (&dest, d) in &mut self.destinations {
-            let Some(payload) = payloads.get(&d.codec) else { continue };
+            let Some(payload) = payloads.get(&d.codec) else {
+                continue;
+            };
             let media_time = d.frames.wrapping_mul(d.codec.frame_ticks());
             let bytes = d.sender.send(media_time, d.frames == 0, payload.clone());
             d.frames = d.frames.wrapping_add(1);
-            out.push((dest, bytes.map_err(|source| FanoutError::Rtp { dest, source })?));
+            out.push((
+                dest,
+                bytes.map_err(|source| FanoutError::Rtp { dest, source })?,
+            ));
         }
         Ok(out)
     }
@@ -104,7 +131,10 @@ impl AudioFanout {
     fn encode(&mut self, pcm: &[i16]) -> Result<BTreeMap<AudioCodec, Bytes>, FanoutError> {
         let mut payloads = BTreeMap::new();
         let in_use: Vec<AudioCodec> = self.destinations.values().map(|d| d.codec).collect();
-        let narrow = in_use.iter().any(|&c| c != AudioCodec::Opus).then(|| decimate(pcm));
+        let narrow = in_use
+            .iter()
+            .any(|&c| c != AudioCodec::Opus)
+            .then(|| decimate(pcm));
         for codec in in_use {
             if payloads.contains_key(&codec) {
                 continue;
@@ -127,4 +157,99 @@ fn decimate(pcm: &[i16]) -> Vec<i16> {
     pcm.chunks(DECIMATION)
         .map(|c| (c.iter().map(|&s| i32::from(s)).sum::<i32>() / c.len() as i32) as i16)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opus::OpusDecoder;
+    use crate::rtp_session::{SenderConfig, parse};
+    use crate::tone::{SampleRate, ToneSource, rms};
+
+    fn sender(ssrc: u32, payload_type: u8) -> RtpSender {
+        RtpSender::new(SenderConfig {
+            ssrc,
+            payload_type,
+            initial_seq: 500,
+            initial_timestamp: 1000,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn each_destination_gets_its_codec_clock_and_marker() {
+        let mut fanout = AudioFanout::new(OpusConfig::default());
+        fanout
+            .add_destination(DestinationId(1), AudioCodec::Pcmu, sender(1, 0))
+            .unwrap();
+        fanout
+            .add_destination(DestinationId(2), AudioCodec::Opus, sender(2, 111))
+            .unwrap();
+        fanout
+            .add_destination(DestinationId(3), AudioCodec::Pcma, sender(3, 8))
+            .unwrap();
+        let mut tone = ToneSource::new(440.0, SampleRate::Hz48000, 8000).unwrap();
+        let mut opus = OpusDecoder::new().unwrap();
+        for frame in 0..10u32 {
+            let out = fanout.send_frame(&tone.next_frame()).unwrap();
+            let packets: Vec<_> = out.iter().map(|(_, b)| parse(b).unwrap()).collect();
+            assert_eq!(packets.len(), 3);
+            let [pcmu, opus_packet, pcma] = [&packets[0], &packets[1], &packets[2]];
+            assert_eq!(pcmu.payload.len(), 160);
+            assert_eq!(pcma.payload.len(), 160);
+            assert_eq!(pcmu.header.timestamp, 1000 + frame * 160);
+            assert_eq!(opus_packet.header.timestamp, 1000 + frame * 960);
+            assert_eq!(opus_packet.header.payload_type, 111);
+            assert!(packets.iter().all(|p| p.header.marker == (frame == 0)));
+            assert_eq!(opus.decode(&opus_packet.payload).unwrap().len(), 960);
+            if frame > 0 {
+                let level = rms(&Law::Ulaw.decode(&pcmu.payload));
+                assert!(
+                    (level - 8000.0 / 2f64.sqrt()).abs() < 300.0,
+                    "µ-law level {level}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_late_destination_starts_its_own_talkspurt_and_wrong_frames_are_refused() {
+        let mut fanout = AudioFanout::new(OpusConfig::default());
+        fanout
+            .add_destination(DestinationId(1), AudioCodec::Pcma, sender(1, 8))
+            .unwrap();
+        fanout.send_frame(&[0; 960]).unwrap();
+        fanout
+            .add_destination(DestinationId(2), AudioCodec::Pcma, sender(2, 8))
+            .unwrap();
+        let out = fanout.send_frame(&[0; 960]).unwrap();
+        let headers: Vec<_> = out.iter().map(|(_, b)| parse(b).unwrap().header).collect();
+        assert_eq!(
+            (
+                headers[0].marker,
+                headers[0].timestamp,
+                headers[0].sequence_number
+            ),
+            (false, 1160, 501)
+        );
+        assert_eq!(
+            (
+                headers[1].marker,
+                headers[1].timestamp,
+                headers[1].sequence_number
+            ),
+            (true, 1000, 500)
+        );
+        assert_eq!(
+            fanout.send_frame(&[0; 160]),
+            Err(FanoutError::FrameSize {
+                expected: 960,
+                got: 160
+            })
+        );
+        assert!(fanout.remove_destination(DestinationId(1)).is_some());
+        assert_eq!(fanout.send_frame(&[0; 960]).unwrap().len(), 1);
+        assert!(fanout.set_packet_loss_percent(101).is_err());
+        assert!(fanout.set_packet_loss_percent(20).is_ok());
+    }
 }

@@ -47,7 +47,13 @@ impl Picture {
     pub fn new(width: usize, height: usize) -> Self {
         let (width, height) = (width & !1, height & !1);
         let chroma = (width / 2) * (height / 2);
-        Picture { width, height, y: vec![16; width * height], u: vec![128; chroma], v: vec![128; chroma] }
+        Picture {
+            width,
+            height,
+            y: vec![16; width * height],
+            u: vec![128; chroma],
+            v: vec![128; chroma],
+        }
     }
 
     /// Sets the colour of the 2×2 block whose top-left luma sample is at (`x`, `y`), both even.

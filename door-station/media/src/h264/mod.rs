@@ -16,6 +16,7 @@ pub use pattern::{Picture, draw_test_pattern};
 use bytes::Bytes;
 use openh264::OpenH264API;
 use openh264::Timestamp;
+use openh264::formats::YUVSource;
 use openh264::encoder::{
     BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, Profile, RateControlMode,
     UsageType,
@@ -47,6 +48,14 @@ pub enum H264Error {
         /// The OpenH264 error.
         #[source]
         source: openh264::Error,
+    },
+    /// A picture of another size than configured.
+    #[error("picture is {got}, the encoder is configured for {expected}")]
+    PictureSize {
+        /// The configured size, `WxH`.
+        expected: String,
+        /// The picture's size.
+        got: String,
     },
     /// An IDR came out with no SPS/PPS in it and none seen before.
     #[error("IDR picture {frame_index} has no SPS/PPS and none were seen before")]
@@ -142,7 +151,8 @@ impl VideoConfig {
             .intra_frame_period(IntraFramePeriod::from_num_frames(
                 self.keyframe_interval_s * self.fps,
             ))
-            .skip_frames(false)
+            // OpenH264 only holds the bit rate if it may skip frames.
+            .skip_frames(true)
             .num_threads(1)
     }
 }
@@ -155,6 +165,7 @@ pub struct H264Encoder {
     frame_index: u64,
     sps: Option<Bytes>,
     pps: Option<Bytes>,
+    keyframe_pending: bool,
 }
 
 impl std::fmt::Debug for H264Encoder {
@@ -183,6 +194,7 @@ impl H264Encoder {
             frame_index: 0,
             sps: None,
             pps: None,
+            keyframe_pending: false,
         })
     }
 
@@ -191,8 +203,10 @@ impl H264Encoder {
         &self.config
     }
 
-    /// Makes the next encoded frame an IDR picture (with SPS and PPS).
+    /// Makes the next encoded frame an IDR picture (with SPS and PPS). If the encoder skips that
+    /// frame, the request stays until an IDR comes out.
     pub fn force_keyframe(&mut self) {
+        self.keyframe_pending = true;
         self.inner.force_intra_frame();
     }
 
@@ -207,6 +221,24 @@ impl H264Encoder {
 
     /// Encodes a picture of the configured size as the next frame.
     pub fn encode_picture(&mut self, picture: &Picture) -> Result<Option<AccessUnit>, H264Error> {
+        let unit = self.encode_frame(picture)?;
+        if self.keyframe_pending {
+            if unit.as_ref().is_some_and(AccessUnit::is_idr) {
+                self.keyframe_pending = false;
+            } else {
+                self.inner.force_intra_frame();
+            }
+        }
+        Ok(unit)
+    }
+
+    fn encode_frame(&mut self, picture: &Picture) -> Result<Option<AccessUnit>, H264Error> {
+        let (width, height) = picture.dimensions();
+        let expected = (self.config.width as usize, self.config.height as usize);
+        if (width, height) != expected {
+            let size = |(w, h)| format!("{w}x{h}");
+            return Err(H264Error::PictureSize { expected: size(expected), got: size((width, height)) });
+        }
         let frame_index = self.frame_index;
         self.frame_index += 1;
         let millis = frame_index * 1000 / u64::from(self.config.fps);

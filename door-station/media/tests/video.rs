@@ -194,6 +194,29 @@ fn stream_is_constrained_baseline_with_sprop_parameter_sets() {
 }
 
 #[test]
+fn fmtp_for_the_offer_matches_the_running_stream() {
+    let fmtp = ds_media::h264::sdp_fmtp(config()).unwrap();
+    let mut encoder = H264Encoder::new(config()).unwrap();
+    for _ in 0..20 {
+        encoder.encode_next().unwrap();
+    }
+    encoder.force_keyframe();
+    let idr = encoder.encode_next().unwrap().unwrap();
+    assert_eq!(encoder.fmtp().unwrap(), fmtp);
+    let sps = idr.find(NalKind::Sps).unwrap();
+    let pps = idr.find(NalKind::Pps).unwrap();
+    let sprop = ds_media::h264::sprop_parameter_sets(sps, pps);
+    assert!(
+        fmtp.starts_with("profile-level-id=42c0") && fmtp.contains(";packetization-mode=1;"),
+        "{fmtp}"
+    );
+    assert!(
+        fmtp.ends_with(&format!("sprop-parameter-sets={sprop}")),
+        "{fmtp}"
+    );
+}
+
+#[test]
 fn periodic_key_frames_come_with_parameter_sets() {
     let mut encoder = H264Encoder::new(VideoConfig {
         fps: 10,

@@ -16,11 +16,11 @@ pub use pattern::{Picture, draw_test_pattern};
 use bytes::Bytes;
 use openh264::OpenH264API;
 use openh264::Timestamp;
-use openh264::formats::YUVSource;
 use openh264::encoder::{
     BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, Profile, RateControlMode,
     UsageType,
 };
+use openh264::formats::YUVSource;
 use std::time::Duration;
 
 /// The RTP clock rate of H.264 (RFC 6184 §8.2.1).
@@ -237,7 +237,10 @@ impl H264Encoder {
         let expected = (self.config.width as usize, self.config.height as usize);
         if (width, height) != expected {
             let size = |(w, h)| format!("{w}x{h}");
-            return Err(H264Error::PictureSize { expected: size(expected), got: size((width, height)) });
+            return Err(H264Error::PictureSize {
+                expected: size(expected),
+                got: size((width, height)),
+            });
         }
         let frame_index = self.frame_index;
         self.frame_index += 1;
@@ -307,4 +310,24 @@ impl H264Encoder {
     pub fn profile_level_id(&self) -> Option<String> {
         profile_level_id(self.sps.as_ref()?)
     }
+
+    /// The SDP `a=fmtp` parameters of the stream (RFC 6184 §8.1), once the first frame is encoded.
+    pub fn fmtp(&self) -> Option<String> {
+        let plid = self.profile_level_id()?;
+        let sprop = self.sprop_parameter_sets()?;
+        Some(format!(
+            "profile-level-id={plid};packetization-mode=1;sprop-parameter-sets={sprop}"
+        ))
+    }
+}
+
+/// The SDP `a=fmtp` parameters a camera with `config` will produce, for an offer made before the
+/// camera starts: encodes one frame with a throw-away encoder (OpenH264 keeps the same SPS/PPS
+/// for the same settings).
+pub fn sdp_fmtp(config: VideoConfig) -> Result<String, H264Error> {
+    let mut encoder = H264Encoder::new(config)?;
+    encoder.encode_next()?;
+    encoder
+        .fmtp()
+        .ok_or(H264Error::ParameterSetsMissing { frame_index: 0 })
 }

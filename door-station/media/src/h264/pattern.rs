@@ -67,7 +67,13 @@ impl Picture {
         }
         let (y, uv) = data.split_at(luma);
         let (u, v) = uv.split_at(chroma);
-        Some(Picture { width, height, y: y.to_vec(), u: u.to_vec(), v: v.to_vec() })
+        Some(Picture {
+            width,
+            height,
+            y: y.to_vec(),
+            u: u.to_vec(),
+            v: v.to_vec(),
+        })
     }
 
     /// Sets the colour of the 2×2 block whose top-left luma sample is at (`x`, `y`), both even.
@@ -197,7 +203,10 @@ mod tests {
     #[test]
     fn i420_buffers_are_checked() {
         let p = Picture::from_i420(4, 2, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).unwrap();
-        assert_eq!((p.luma(3, 1), p.u(), p.v()), (Some(8), &[9, 10][..], &[11, 12][..]));
+        assert_eq!(
+            (p.luma(3, 1), p.u(), p.v()),
+            (Some(8), &[9, 10][..], &[11, 12][..])
+        );
         assert_eq!(Picture::from_i420(4, 2, &[0; 11]), None);
         assert_eq!(Picture::from_i420(3, 2, &[0; 9]), None);
         assert_eq!(Picture::from_i420(usize::MAX, 2, &[]), None);

@@ -125,8 +125,11 @@ impl CameraCore {
         self.trigger.clone()
     }
 
-    /// Encodes the next frame, as a key frame if one was requested.
-    pub fn next_unit(&mut self) -> Result<Option<AccessUnit>, H264Error> {
+    /// Encodes the frame of `tick` (frames the pacer skipped are left out of the timestamps), as
+    /// a key frame if one was requested.
+    pub fn next_unit(&mut self, tick: Tick) -> Result<Option<AccessUnit>, H264Error> {
+        self.encoder
+            .skip_frames(tick.frame.saturating_sub(self.encoder.next_frame_index()));
         if self.trigger.take() {
             self.encoder.force_keyframe();
         }
@@ -210,8 +213,8 @@ impl Camera {
         let trigger = core.trigger();
         let worker = Worker::spawn("camera", move |control| {
             let mut result = Ok(());
-            run_paced(config.frame_interval(), control, |_| {
-                match core.next_unit() {
+            run_paced(config.frame_interval(), control, |tick| {
+                match core.next_unit(tick) {
                     Ok(Some(unit)) => tx.send(unit).is_ok(),
                     Ok(None) => true,
                     Err(e) => {
@@ -329,14 +332,24 @@ mod tests {
             ..VideoConfig::default()
         };
         let mut core = CameraCore::new(config).unwrap();
-        assert!(core.next_unit().unwrap().unwrap().is_idr());
-        assert!(!core.next_unit().unwrap().unwrap().is_idr());
+        let tick = |frame| Tick { frame, skipped: 0 };
+        assert!(core.next_unit(tick(0)).unwrap().unwrap().is_idr());
+        assert!(!core.next_unit(tick(1)).unwrap().unwrap().is_idr());
         let trigger = core.trigger();
         trigger.request();
         trigger.request();
-        let forced = core.next_unit().unwrap().unwrap();
+        let forced = core.next_unit(tick(2)).unwrap().unwrap();
         assert!(forced.is_idr() && forced.starts_with_parameter_sets());
-        assert!(!core.next_unit().unwrap().unwrap().is_idr());
+        // Frames 3 and 4 were dropped by the pacer: frame 5 is stamped as frame 5.
+        let later = core
+            .next_unit(Tick {
+                frame: 5,
+                skipped: 2,
+            })
+            .unwrap()
+            .unwrap();
+        assert!(!later.is_idr());
+        assert_eq!((later.frame_index, later.timestamp_90k), (5, 5 * 9000));
     }
 
     #[test]

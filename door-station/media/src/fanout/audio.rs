@@ -41,7 +41,9 @@ impl AudioCodec {
 struct AudioDestination {
     codec: AudioCodec,
     sender: RtpSender,
-    frames: u32,
+    /// Microphone frame index of the first and of the latest frame sent.
+    first: Option<u64>,
+    last: Option<u64>,
 }
 
 /// Sends the microphone to many destinations, each in its own codec.
@@ -79,7 +81,8 @@ impl AudioFanout {
             AudioDestination {
                 codec,
                 sender,
-                frames: 0,
+                first: None,
+                last: None,
             },
         );
         Ok(())
@@ -102,8 +105,10 @@ impl AudioFanout {
         }
     }
 
-    /// Encodes one 20 ms frame of 48 kHz mono PCM and addresses a packet to every destination.
-    pub fn send_frame(&mut self, pcm: &[i16]) -> Result<Outgoing, FanoutError> {
+    /// Encodes microphone frame `index` (20 ms of 48 kHz mono PCM) and addresses a packet to every
+    /// destination. RTP timestamps follow the index, so frames the microphone dropped leave a gap;
+    /// the first packet after a gap, like the very first, has the marker bit (RFC 3551 §4.1).
+    pub fn send_frame(&mut self, index: u64, pcm: &[i16]) -> Result<Outgoing, FanoutError> {
         if pcm.len() != OPUS_FRAME_SAMPLES {
             return Err(FanoutError::FrameSize {
                 expected: OPUS_FRAME_SAMPLES,
@@ -116,9 +121,12 @@ impl AudioFanout {
             let Some(payload) = payloads.get(&d.codec) else {
                 continue;
             };
-            let media_time = d.frames.wrapping_mul(d.codec.frame_ticks());
-            let bytes = d.sender.send(media_time, d.frames == 0, payload.clone());
-            d.frames = d.frames.wrapping_add(1);
+            let first = *d.first.get_or_insert(index);
+            let frames = index.saturating_sub(first) as u32;
+            let marker = d.last.is_none_or(|last| index != last.wrapping_add(1));
+            d.last = Some(index);
+            let media_time = frames.wrapping_mul(d.codec.frame_ticks());
+            let bytes = d.sender.send(media_time, marker, payload.clone());
             out.push((
                 dest,
                 bytes.map_err(|source| FanoutError::Rtp { dest, source })?,
@@ -191,7 +199,9 @@ mod tests {
         let mut tone = ToneSource::new(440.0, SampleRate::Hz48000, 8000).unwrap();
         let mut opus = OpusDecoder::new().unwrap();
         for frame in 0..10u32 {
-            let out = fanout.send_frame(&tone.next_frame()).unwrap();
+            let out = fanout
+                .send_frame(u64::from(frame), &tone.next_frame())
+                .unwrap();
             let packets: Vec<_> = out.iter().map(|(_, b)| parse(b).unwrap()).collect();
             assert_eq!(packets.len(), 3);
             let [pcmu, opus_packet, pcma] = [&packets[0], &packets[1], &packets[2]];
@@ -213,43 +223,46 @@ mod tests {
     }
 
     #[test]
-    fn a_late_destination_starts_its_own_talkspurt_and_wrong_frames_are_refused() {
+    fn late_destinations_and_gaps_start_talkspurts() {
+        let mut fanout = AudioFanout::new(OpusConfig::default());
+        let pcma = |ssrc| sender(ssrc, 8);
+        fanout
+            .add_destination(DestinationId(1), AudioCodec::Pcma, pcma(1))
+            .unwrap();
+        fanout.send_frame(7, &[0; 960]).unwrap();
+        fanout
+            .add_destination(DestinationId(2), AudioCodec::Pcma, pcma(2))
+            .unwrap();
+        let headers = |out: Outgoing| -> Vec<(bool, u32, u16)> {
+            out.iter()
+                .map(|(_, b)| parse(b).unwrap().header)
+                .map(|h| (h.marker, h.timestamp, h.sequence_number))
+                .collect()
+        };
+        let out = fanout.send_frame(8, &[0; 960]).unwrap();
+        assert_eq!(headers(out), [(false, 1160, 501), (true, 1000, 500)]);
+        // Frame 9 was dropped by the microphone: a gap in the timestamps, and a new talkspurt.
+        let out = fanout.send_frame(10, &[0; 960]).unwrap();
+        assert_eq!(headers(out), [(true, 1480, 502), (true, 1320, 501)]);
+    }
+
+    #[test]
+    fn wrong_frames_and_settings_are_refused() {
         let mut fanout = AudioFanout::new(OpusConfig::default());
         fanout
-            .add_destination(DestinationId(1), AudioCodec::Pcma, sender(1, 8))
+            .add_destination(DestinationId(1), AudioCodec::Pcmu, sender(1, 0))
             .unwrap();
-        fanout.send_frame(&[0; 960]).unwrap();
-        fanout
-            .add_destination(DestinationId(2), AudioCodec::Pcma, sender(2, 8))
-            .unwrap();
-        let out = fanout.send_frame(&[0; 960]).unwrap();
-        let headers: Vec<_> = out.iter().map(|(_, b)| parse(b).unwrap().header).collect();
+        let wrong = fanout.send_frame(0, &[0; 160]);
         assert_eq!(
-            (
-                headers[0].marker,
-                headers[0].timestamp,
-                headers[0].sequence_number
-            ),
-            (false, 1160, 501)
-        );
-        assert_eq!(
-            (
-                headers[1].marker,
-                headers[1].timestamp,
-                headers[1].sequence_number
-            ),
-            (true, 1000, 500)
-        );
-        assert_eq!(
-            fanout.send_frame(&[0; 160]),
+            wrong,
             Err(FanoutError::FrameSize {
                 expected: 960,
                 got: 160
             })
         );
-        assert!(fanout.remove_destination(DestinationId(1)).is_some());
-        assert_eq!(fanout.send_frame(&[0; 960]).unwrap().len(), 1);
         assert!(fanout.set_packet_loss_percent(101).is_err());
         assert!(fanout.set_packet_loss_percent(20).is_ok());
+        assert!(fanout.remove_destination(DestinationId(1)).is_some());
+        assert!(fanout.send_frame(1, &[0; 960]).unwrap().is_empty());
     }
 }

@@ -210,6 +210,17 @@ impl H264Encoder {
         self.inner.force_intra_frame();
     }
 
+    /// Index the next frame gets (its timestamp is index × 90000 / fps).
+    pub fn next_frame_index(&self) -> u64 {
+        self.frame_index
+    }
+
+    /// Leaves out `n` frames: the next frame's index and timestamp are `n` frames later, so the
+    /// timestamps keep following the clock when a slow machine drops frames.
+    pub fn skip_frames(&mut self, n: u64) {
+        self.frame_index = self.frame_index.saturating_add(n);
+    }
+
     /// Draws the next test-pattern frame and encodes it. `None` if the encoder skipped the frame.
     pub fn encode_next(&mut self) -> Result<Option<AccessUnit>, H264Error> {
         let mut picture = std::mem::replace(&mut self.picture, Picture::new(0, 0));

@@ -13,12 +13,16 @@
 //!    ([`packetize`], RFC 6184 packetization-mode=1) and returns `(destination, RTP bytes)` for
 //!    every destination. A destination added for a new early dialog waits for the next IDR (which
 //!    always starts with SPS and PPS), and adding it asks for one: the shell then calls
-//!    [`sources::KeyframeTrigger::request`]. Audio frames go through [`fanout::AudioFanout`]
-//!    (Opus via [`opus`], or G.711 via [`g711`]).
+//!    [`sources::KeyframeTrigger::request`]. Audio frames go through
+//!    [`fanout::AudioFanout::send_frame`] (Opus via [`opus`], or G.711 via [`g711`]), stamped with
+//!    the microphone's frame index.
 //! 3. Incoming RTP is parsed by [`rtp_session::RtpReceiver`], whose last-packet time feeds the
 //!    call's media-inactivity timeout; telephone events go to [`dtmf::DtmfDecoder`], which turns
 //!    them into digits exactly once (`feed(now, packet)`, then `poll_timeout(now)` until `None`,
 //!    and again at `next_timeout()`).
+//!
+//! Before the camera runs, [`h264::sdp_parameters`] gives the `profile-level-id` and
+//! `sprop-parameter-sets` for the SDP offer.
 //!
 //! Random starting values (SSRC, sequence number, timestamp; RFC 3550 §5.1) are chosen by the
 //! caller and passed in [`rtp_session::SenderConfig`].

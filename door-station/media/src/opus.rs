@@ -11,9 +11,6 @@ use audiopus::{Application, Bitrate, Channels, MutSignals, SampleRate};
 pub const OPUS_FRAME_SAMPLES: usize = 960;
 /// The RTP clock rate of Opus, whatever the audio bandwidth (RFC 7587 §4.1).
 pub const OPUS_CLOCK: u32 = 48_000;
-/// The SDP `a=fmtp` parameters of the station's Opus stream (RFC 7587 §6.1): 20 ms frames with
-/// in-band FEC, mono.
-pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 /// Largest packet the encoder may write (RFC 6716 §3.4 R5 bound for one frame is 1275 bytes).
 const MAX_PACKET: usize = 1275;
 

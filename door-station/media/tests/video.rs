@@ -194,25 +194,24 @@ fn stream_is_constrained_baseline_with_sprop_parameter_sets() {
 }
 
 #[test]
-fn fmtp_for_the_offer_matches_the_running_stream() {
-    let fmtp = ds_media::h264::sdp_fmtp(config()).unwrap();
+fn sdp_parameters_for_the_offer_match_the_running_stream() {
+    let offered = ds_media::h264::sdp_parameters(config()).unwrap();
     let mut encoder = H264Encoder::new(config()).unwrap();
     for _ in 0..20 {
         encoder.encode_next().unwrap();
     }
     encoder.force_keyframe();
     let idr = encoder.encode_next().unwrap().unwrap();
-    assert_eq!(encoder.fmtp().unwrap(), fmtp);
+    assert_eq!(encoder.sdp_parameters().unwrap(), offered);
     let sps = idr.find(NalKind::Sps).unwrap();
     let pps = idr.find(NalKind::Pps).unwrap();
-    let sprop = ds_media::h264::sprop_parameter_sets(sps, pps);
-    assert!(
-        fmtp.starts_with("profile-level-id=42c0") && fmtp.contains(";packetization-mode=1;"),
-        "{fmtp}"
+    assert_eq!(
+        offered.sprop_parameter_sets,
+        ds_media::h264::sprop_parameter_sets(sps, pps)
     );
-    assert!(
-        fmtp.ends_with(&format!("sprop-parameter-sets={sprop}")),
-        "{fmtp}"
+    assert_eq!(
+        offered.profile_level_id, "42c00c",
+        "constrained baseline, level 1.2 for 320x240@15"
     );
 }
 

@@ -322,23 +322,31 @@ impl H264Encoder {
         profile_level_id(self.sps.as_ref()?)
     }
 
-    /// The SDP `a=fmtp` parameters of the stream (RFC 6184 §8.1), once the first frame is encoded.
-    pub fn fmtp(&self) -> Option<String> {
-        let plid = self.profile_level_id()?;
-        let sprop = self.sprop_parameter_sets()?;
-        Some(format!(
-            "profile-level-id={plid};packetization-mode=1;sprop-parameter-sets={sprop}"
-        ))
+    /// The stream's SDP parameters, once the first frame is encoded.
+    pub fn sdp_parameters(&self) -> Option<SdpParameters> {
+        Some(SdpParameters {
+            profile_level_id: self.profile_level_id()?,
+            sprop_parameter_sets: self.sprop_parameter_sets()?,
+        })
     }
 }
 
-/// The SDP `a=fmtp` parameters a camera with `config` will produce, for an offer made before the
-/// camera starts: encodes one frame with a throw-away encoder (OpenH264 keeps the same SPS/PPS
-/// for the same settings).
-pub fn sdp_fmtp(config: VideoConfig) -> Result<String, H264Error> {
+/// The H.264 `a=fmtp` values of the station's stream (RFC 6184 §8.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdpParameters {
+    /// `profile-level-id`, e.g. `42c00c` (constrained baseline, level 1.2).
+    pub profile_level_id: String,
+    /// `sprop-parameter-sets`: base64 SPS, comma, base64 PPS.
+    pub sprop_parameter_sets: String,
+}
+
+/// The SDP parameters a camera with `config` will produce, for an offer made before the camera
+/// starts: encodes one frame with a throw-away encoder (OpenH264 writes the same SPS/PPS for the
+/// same settings).
+pub fn sdp_parameters(config: VideoConfig) -> Result<SdpParameters, H264Error> {
     let mut encoder = H264Encoder::new(config)?;
     encoder.encode_next()?;
     encoder
-        .fmtp()
+        .sdp_parameters()
         .ok_or(H264Error::ParameterSetsMissing { frame_index: 0 })
 }

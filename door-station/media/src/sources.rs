@@ -262,7 +262,8 @@ pub struct Microphone {
 }
 
 impl Microphone {
-    /// Starts the microphone thread; frames arrive on `tx`.
+    /// Starts the microphone thread; frames arrive on `tx`. [`crate::fanout::AudioFanout`] takes
+    /// 48 kHz frames: give it a [`SampleRate::Hz48000`] tone.
     pub fn spawn(mut tone: ToneSource, tx: Sender<AudioFrame>) -> Result<Microphone, SourceError> {
         let period = Duration::from_millis(u64::from(FRAME_MS));
         let worker = Worker::spawn("microphone", move |control| {

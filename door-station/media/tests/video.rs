@@ -264,3 +264,15 @@ fn bad_configurations_are_refused() {
         );
     }
 }
+
+#[test]
+fn huge_frame_skips_wrap_the_timestamp_without_panicking() {
+    let mut encoder = H264Encoder::new(config()).unwrap();
+    encoder.encode_next().unwrap();
+    encoder.skip_frames(u64::MAX);
+    assert_eq!(encoder.next_frame_index(), u64::MAX);
+    if let Some(unit) = encoder.encode_next().unwrap() {
+        assert_eq!(unit.frame_index, u64::MAX);
+    }
+    assert_eq!(encoder.next_frame_index(), u64::MAX);
+}

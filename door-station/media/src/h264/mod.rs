@@ -254,11 +254,10 @@ impl H264Encoder {
             });
         }
         let frame_index = self.frame_index;
-        self.frame_index += 1;
-        let millis = frame_index * 1000 / u64::from(self.config.fps);
+        self.frame_index = self.frame_index.saturating_add(1);
         let stream = self
             .inner
-            .encode_at(picture, Timestamp::from_millis(millis))
+            .encode_at(picture, Timestamp::from_millis(self.millis(frame_index)))
             .map_err(|source| H264Error::Codec {
                 during: "encode",
                 source,
@@ -272,13 +271,23 @@ impl H264Encoder {
             return Ok(None);
         }
         let nals = self.with_parameter_sets(nals, frame_index)?;
-        let timestamp_90k =
-            (frame_index * u64::from(H264_CLOCK) / u64::from(self.config.fps)) as u32;
+        // RTP timestamps wrap modulo 2^32 (RFC 3550 §5.1).
+        let timestamp_90k = self.clock_units(frame_index, H264_CLOCK) as u32;
         Ok(Some(AccessUnit {
             nals,
             timestamp_90k,
             frame_index,
         }))
+    }
+
+    /// Time of frame `n` in units of a `rate` Hz clock.
+    fn clock_units(&self, n: u64, rate: u32) -> u128 {
+        u128::from(n) * u128::from(rate) / u128::from(self.config.fps.max(1))
+    }
+
+    /// Time of frame `n` in milliseconds, within what OpenH264 accepts (an i64).
+    fn millis(&self, n: u64) -> u64 {
+        self.clock_units(n, 1000).min(i64::MAX as u128) as u64
     }
 
     /// Remembers the SPS/PPS of this unit and makes sure an IDR unit starts with them.

@@ -1,1 +1,3 @@
 //! door-station
+
+pub mod unlock;

@@ -54,7 +54,7 @@ pub(crate) struct IncomingCall {
 impl IncomingCall {
     /// Answers `invite` with 200 (the caller sends the 200 through the
     /// server transaction), or says why not.
-    pub fn accept(core: &mut Core, now: Instant, invite: &Request, from: Peer) -> Result<(IncomingCall, Response), Refused> {
+    pub fn accept(core: &mut Core, now: Instant, invite: &Request, from: Peer) -> Result<(Box<IncomingCall>, Response), Refused> {
         let caller = invite.headers.from().map(|f| f.uri).unwrap_or_default();
         if !core.cfg.calls.allow_callers.allows(&caller) {
             return Err(Refused { status: 403, reason: "Forbidden" });
@@ -84,7 +84,7 @@ impl IncomingCall {
         core.emit(Event::Incoming { call_id: call.0.clone(), from: caller, accepted: true });
         let t1 = core.cfg.timers.t1;
         let accepting = Accepting { next: now + t1, interval: t1, give_up: now + core.cfg.timers.t1x64() };
-        let call = IncomingCall {
+        let call = Box::new(IncomingCall {
             id: call,
             dialog,
             peer: from,
@@ -94,7 +94,7 @@ impl IncomingCall {
             limit_at: now + core.cfg.calls.max_call,
             watch,
             silent_at: watch.map(|w| now + w),
-        };
+        });
         Ok((call, ok))
     }
 
@@ -159,7 +159,7 @@ impl IncomingCall {
     }
 
     /// Retransmit the 200, or end the call on a timer.
-    pub fn on_timeout(mut self, core: &mut Core, now: Instant) -> Option<IncomingCall> {
+    pub fn on_timeout(mut self: Box<Self>, core: &mut Core, now: Instant) -> Option<Box<IncomingCall>> {
         if let Phase::Accepting(a) = &mut self.phase {
             if a.give_up <= now {
                 self.hang_up(core, now, EndReason::Error);

@@ -233,8 +233,8 @@ impl IdSource {
 
 /// The call that exists, if any.
 enum Call {
-    Bell(BellCall),
-    Incoming(IncomingCall),
+    Bell(Box<BellCall>),
+    Incoming(Box<IncomingCall>),
 }
 
 /// The station core. See the [module docs](self) for the loop.

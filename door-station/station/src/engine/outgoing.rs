@@ -23,7 +23,7 @@ use super::{CallId, CallStatus, Core, EndReason, Event, MediaCommand};
 /// What a transition leaves.
 pub(crate) enum Next {
     /// The call goes on.
-    Continue(BellCall),
+    Continue(Box<BellCall>),
     /// The call ended; the fork context (if any) keeps answering late 2xx.
     Ended(Option<Lingering>),
 }
@@ -64,13 +64,13 @@ pub(crate) fn send_bye(core: &mut Core, now: Instant, dialog: &mut Dialog, fallb
 
 /// A fork context after its call ended, kept for 64·T1 (Timer M's span).
 pub(crate) struct Lingering {
-    fork: ForkContext,
+    fork: Box<ForkContext>,
     until: Instant,
 }
 
 impl Lingering {
     fn new(core: &Core, now: Instant, fork: ForkContext) -> Lingering {
-        Lingering { fork, until: now + core.cfg.timers.t1x64() }
+        Lingering { fork: Box::new(fork), until: now + core.cfg.timers.t1x64() }
     }
 
     /// True when `key` is the INVITE of this context.
@@ -90,10 +90,10 @@ impl Lingering {
 
     /// A late response: a 2xx is ACKed, and a new dialog ended with BYE.
     pub fn on_response(&mut self, core: &mut Core, now: Instant, resp: &Response) {
-        if (200..300).contains(&resp.status) {
-            if let Some(mut dialog) = self.fork.ack(core, resp) {
-                send_bye(core, now, &mut dialog, self.fork.dest);
-            }
+        if (200..300).contains(&resp.status)
+            && let Some(mut dialog) = self.fork.ack(core, resp)
+        {
+            send_bye(core, now, &mut dialog, self.fork.dest);
         }
     }
 }
@@ -121,7 +121,7 @@ struct Talking {
 
 enum Phase {
     Ringing(Ringing),
-    Talking(Talking),
+    Talking(Box<Talking>),
 }
 
 /// The bell call (or a plain `call <uri>`).
@@ -137,7 +137,7 @@ pub(crate) struct BellCall {
 
 impl BellCall {
     /// Sends the INVITE; `None` (and an `ended` event) when the target has no route.
-    pub fn start(core: &mut Core, now: Instant, target: String, early_limit: usize) -> Option<BellCall> {
+    pub fn start(core: &mut Core, now: Instant, target: String, early_limit: usize) -> Option<Box<BellCall>> {
         let call_id = format!("{}@{}", core.ids.token(), core.cfg.local_addr.ip());
         let offer = media::offer(core);
         let to = format!("<{target}>");
@@ -154,7 +154,7 @@ impl BellCall {
         };
         let key = core.tx.send_request(now, invite.clone(), dest);
         let until = now + core.cfg.calls.ring_timeout;
-        Some(BellCall {
+        Some(Box::new(BellCall {
             id: CallId(call_id),
             target,
             fork: ForkContext { invite, key, dest, acked: Vec::new() },
@@ -162,7 +162,7 @@ impl BellCall {
             early_limit,
             authenticated: false,
             phase: Phase::Ringing(Ringing { early: Vec::new(), until }),
-        })
+        }))
     }
 
     /// The call's id.
@@ -218,7 +218,7 @@ impl BellCall {
     }
 
     /// A response to the INVITE or the CANCEL.
-    pub fn on_response(mut self, core: &mut Core, now: Instant, resp: Response) -> Next {
+    pub fn on_response(mut self: Box<Self>, core: &mut Core, now: Instant, resp: Response) -> Next {
         match resp.status {
             100 => Next::Continue(self),
             101..=199 => {
@@ -232,12 +232,12 @@ impl BellCall {
     }
 
     /// The INVITE timed out or could not be sent.
-    pub fn fail(self, core: &mut Core, now: Instant) -> Option<Lingering> {
+    pub fn fail(self: Box<Self>, core: &mut Core, now: Instant) -> Option<Lingering> {
         self.end(core, now, EndReason::Error)
     }
 
     /// A timer is due.
-    pub fn on_timeout(self, core: &mut Core, now: Instant) -> Next {
+    pub fn on_timeout(self: Box<Self>, core: &mut Core, now: Instant) -> Next {
         let reason = match &self.phase {
             Phase::Ringing(r) if r.until <= now => EndReason::RingTimeout,
             Phase::Talking(t) if t.limit_at <= now => EndReason::CallLimit,
@@ -248,7 +248,7 @@ impl BellCall {
     }
 
     /// End the call from our side: CANCEL while ringing, BYE when answered.
-    pub fn hang_up(self, core: &mut Core, now: Instant, reason: EndReason) -> Option<Lingering> {
+    pub fn hang_up(self: Box<Self>, core: &mut Core, now: Instant, reason: EndReason) -> Option<Lingering> {
         if matches!(self.phase, Phase::Ringing(_)) {
             core.tx.send_request(now, cancel_for(&self.fork.invite), self.fork.dest);
         }
@@ -257,7 +257,7 @@ impl BellCall {
 
     /// The peer sent BYE in the confirmed dialog (the caller answers 200).
     /// An early dialog's BYE only stops its early media.
-    pub fn remote_bye(mut self, core: &mut Core, now: Instant, req: &Request) -> Next {
+    pub fn remote_bye(mut self: Box<Self>, core: &mut Core, now: Instant, req: &Request) -> Next {
         let msg = Message::Request(req.clone());
         match &mut self.phase {
             Phase::Talking(_) => Next::Ended(self.end(core, now, EndReason::RemoteBye)),
@@ -283,12 +283,12 @@ impl BellCall {
         Some(answer)
     }
 
-    fn end(self, core: &mut Core, now: Instant, reason: EndReason) -> Option<Lingering> {
+    fn end(self: Box<Self>, core: &mut Core, now: Instant, reason: EndReason) -> Option<Lingering> {
         let fork = self.fork;
-        if let Phase::Talking(mut t) = self.phase {
-            if reason != EndReason::RemoteBye {
-                send_bye(core, now, &mut t.dialog, fork.dest);
-            }
+        if let Phase::Talking(mut t) = self.phase
+            && reason != EndReason::RemoteBye
+        {
+            send_bye(core, now, &mut t.dialog, fork.dest);
         }
         core.media(MediaCommand::StopCall { call: self.id.clone() });
         core.emit(Event::Ended { call_id: self.id.0, reason });
@@ -324,7 +324,7 @@ impl BellCall {
         core.emit(Event::EarlyMedia { call_id: self.id.0.clone(), dialog: tag, remote });
     }
 
-    fn success(mut self, core: &mut Core, now: Instant, resp: &Response) -> Next {
+    fn success(mut self: Box<Self>, core: &mut Core, now: Instant, resp: &Response) -> Next {
         let Some(mut dialog) = self.fork.ack(core, resp) else { return Next::Continue(self) };
         let early = match self.phase {
             Phase::Talking(_) => {
@@ -355,12 +355,12 @@ impl BellCall {
             silent_at: now + calls.rtp_timeout,
             rtp_timeout: calls.rtp_timeout,
         };
-        self.phase = Phase::Talking(talking);
+        self.phase = Phase::Talking(Box::new(talking));
         Next::Continue(self)
     }
 
     /// 401/407 to the INVITE: the same INVITE again, CSeq + 1, with credentials.
-    fn authenticate(mut self, core: &mut Core, now: Instant, resp: &Response) -> Next {
+    fn authenticate(mut self: Box<Self>, core: &mut Core, now: Instant, resp: &Response) -> Next {
         let (name, header) = match resp.status {
             401 => ("WWW-Authenticate", "Authorization"),
             _ => ("Proxy-Authenticate", "Proxy-Authorization"),
@@ -381,7 +381,7 @@ impl BellCall {
         Next::Continue(self)
     }
 
-    fn rejected(self, core: &mut Core, now: Instant) -> Next {
+    fn rejected(self: Box<Self>, core: &mut Core, now: Instant) -> Next {
         Next::Ended(self.end(core, now, EndReason::Rejected))
     }
 }

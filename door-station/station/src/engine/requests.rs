@@ -61,10 +61,10 @@ fn respond(e: &mut Engine, now: Instant, r: &Received, status: u16, reason: &str
 }
 
 fn ack(e: &mut Engine, req: &Request) {
-    if let Some(Call::Incoming(call)) = &mut e.call {
-        if call.dialog_for(req).is_some() {
-            call.on_ack(&mut e.core, req);
-        }
+    if let Some(Call::Incoming(call)) = &mut e.call
+        && call.dialog_for(req).is_some()
+    {
+        call.on_ack(&mut e.core, req);
     }
 }
 

@@ -80,11 +80,11 @@ pub fn fresh_request(core: &mut Core, f: Fresh<'_>) -> Request {
 /// final response to an out-of-dialog request needs one, RFC 3261 §8.2.6.2).
 pub fn reply(cfg: &EngineConfig, req: &Request, status: u16, reason: &str, tag: &str) -> Response {
     let mut resp = Response::for_request(req, status, reason).with_header("Server", cfg.user_agent.clone());
-    if status > 100 {
-        if let Some(mut to) = req.headers.to().filter(|to| to.tag().is_none()) {
-            to.set_param("tag", Some(tag.to_string()));
-            resp.headers.set("To", to.to_string());
-        }
+    if status > 100
+        && let Some(mut to) = req.headers.to().filter(|to| to.tag().is_none())
+    {
+        to.set_param("tag", Some(tag.to_string()));
+        resp.headers.set("To", to.to_string());
     }
     resp
 }

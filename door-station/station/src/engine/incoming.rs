@@ -74,7 +74,7 @@ impl IncomingCall {
         };
         let ok = wire::reply(&core.cfg, invite, 200, "OK", &tag)
             .with_header("Contact", contact)
-            .with_header("Allow", wire::ALLOW)
+            .with_header("Allow", wire::allow())
             .with_body("application/sdp", body);
         dialog.update(&ok);
         let watch = paths.as_ref().and_then(|p| media::remote_sends(p).then_some(core.cfg.calls.rtp_timeout));

@@ -307,6 +307,16 @@ impl Engine {
         .min()
     }
 
+    /// Orderly stop: ends the current call (CANCEL or BYE, reason
+    /// `local_hangup`) and removes the registration (REGISTER with Expires
+    /// 0). Keep driving the engine for a moment (until the transactions are
+    /// answered, a second or two) so those requests are retransmitted on UDP.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.hangup(now);
+        self.reg.unregister(&mut self.core, now);
+        self.pump(now);
+    }
+
     /// What the `status` command shows.
     pub fn status(&self) -> Status {
         let call = self.call.as_ref().map(|c| match c {

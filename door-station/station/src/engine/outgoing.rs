@@ -144,7 +144,7 @@ impl BellCall {
         let from_tag = core.ids.token();
         let fresh = Fresh { method: Method::Invite, uri: &target, to: &to, call_id: &call_id, cseq: 1, from_tag: &from_tag };
         let invite = wire::fresh_request(core, fresh)
-            .with_header("Allow", wire::ALLOW)
+            .with_header("Allow", wire::allow())
             .with_body("application/sdp", offer.to_string());
         core.emit(Event::Ringing { call_id: call_id.clone(), target: target.clone() });
         let Some(dest) = route::first_hop(&core.cfg, &target) else {
@@ -192,8 +192,8 @@ impl BellCall {
         })
     }
 
-    /// Who answered, for the unlock allow-list: the dialog's remote URI
-    /// and any P-Asserted-Identity of the 200. `None` before the answer.
+    /// Who answered, for the unlock allow-list (see `identities`). `None`
+    /// before the answer.
     pub fn remote_identity(&self) -> Option<Vec<String>> {
         match &self.phase {
             Phase::Talking(t) => Some(t.identity.clone()),
@@ -398,8 +398,12 @@ fn asserted(resp: &Response) -> Option<String> {
     ds_sip::NameAddr::parse(resp.headers.get("P-Asserted-Identity")?).map(|n| n.uri)
 }
 
+/// Who may have answered, for the unlock allow-list: the dialog's remote URI
+/// (the INVITE's To: the button's target), the P-Asserted-Identity a trusted
+/// proxy adds, and the answering device's Contact.
 fn identities(resp: &Response, dialog: &Dialog) -> Vec<String> {
     let mut ids = vec![dialog.remote_uri().to_string()];
     ids.extend(asserted(resp));
+    ids.extend(resp.headers.contact().map(|c| c.uri));
     ids
 }

@@ -1,8 +1,9 @@
 //! Registration (RFC 3261 §10): REGISTER with digest, refreshed at half the
 //! granted lifetime, retried with exponential backoff after a failure.
 //!
-//! States: `Off` (no registrar), `Pending` (a REGISTER is out), `Bound`
-//! (registered, refresh due at a time), `Backoff` (failed, retry due).
+//! States: `Off` (no registrar, or unregistered), `Pending` (a REGISTER is
+//! out), `Bound` (registered, refresh due at a time), `Backoff` (failed,
+//! retry due).
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,8 @@ pub(crate) struct Registration {
     auth: Option<Auth>,
     failures: u32,
     bound_until: Option<Instant>,
+    /// Unregistering (Expires 0): no refresh and no retry afterwards.
+    leaving: bool,
 }
 
 impl Registration {
@@ -62,6 +65,7 @@ impl Registration {
             auth: None,
             failures: 0,
             bound_until: None,
+            leaving: false,
         };
         if core.cfg.registrar.is_some() {
             reg.send(core, now);
@@ -119,6 +123,19 @@ impl Registration {
         self.failed(core, now, 0, None);
     }
 
+    /// Removes the binding (REGISTER with Expires 0) when one is in force
+    /// or being made; nothing is retried afterwards.
+    pub fn unregister(&mut self, core: &mut Core, now: Instant) {
+        let active = self.bound_until.is_some() || matches!(self.state, State::Pending { .. });
+        self.leaving = true;
+        self.expires = 0;
+        if active {
+            self.send(core, now);
+        } else {
+            self.state = State::Off;
+        }
+    }
+
     fn send(&mut self, core: &mut Core, now: Instant) {
         let Some(registrar) = core.cfg.registrar else {
             self.state = State::Off;
@@ -151,6 +168,11 @@ impl Registration {
         self.digest.on_success();
         self.auth = None;
         self.failures = 0;
+        if self.leaving {
+            self.bound_until = None;
+            self.state = State::Off;
+            return;
+        }
         if granted == 0 {
             self.bound_until = None;
             self.failed(core, now, resp.status, None);
@@ -191,6 +213,10 @@ impl Registration {
     }
 
     fn failed(&mut self, core: &mut Core, now: Instant, status: u16, retry_after: Option<Duration>) {
+        if self.leaving {
+            self.state = State::Off;
+            return;
+        }
         self.failures += 1;
         self.auth = None;
         self.digest.on_success();

@@ -10,13 +10,15 @@
 //!   MESSAGE: 200 (the unlock word counts when it comes from the caller of
 //!   the current call).
 //! - Out-of-dialog BYE, INFO, UPDATE, PRACK, NOTIFY: 481; REGISTER,
-//!   SUBSCRIBE, PUBLISH, REFER: 405; unknown methods: 501.
+//!   SUBSCRIBE, PUBLISH, REFER: 405; unknown methods: 501 (from the intake's
+//!   UAS checks, which run first).
 
 use std::time::Instant;
 
 use ds_sip::dialog::DialogError;
 use ds_sip::transaction::{Peer, TransactionKey};
-use ds_sip::{Method, Request};
+use ds_sip::message::intake::{check_semantics, Role};
+use ds_sip::{Message, Method, Request};
 
 use super::config::user_host;
 use super::incoming::{self, IncomingCall};
@@ -30,8 +32,16 @@ pub(crate) struct Received {
     pub from: Peer,
 }
 
-/// Handles one request.
+/// Handles one request. The checks of RFC 3261 §8.2 come first (unknown
+/// method 501, Require 420, unknown body 415, ...), answered through the
+/// request's server transaction.
 pub(crate) fn dispatch(e: &mut Engine, now: Instant, r: Received) {
+    let msg = Message::Request(r.req);
+    if let Some(answer) = check_semantics(&msg, Role::Endpoint, &[]) {
+        return e.core.tx.send_response(now, &r.key, answer);
+    }
+    let Message::Request(req) = msg else { return };
+    let r = Received { req, ..r };
     match &r.req.method {
         Method::Ack => ack(e, &r.req),
         Method::Cancel => cancel(e, now, &r),
@@ -52,7 +62,7 @@ fn respond(e: &mut Engine, now: Instant, r: &Received, status: u16, reason: &str
     let tag = e.core.ids.token();
     let mut resp = wire::reply(&e.core.cfg, &r.req, status, reason, &tag);
     if matches!(status, 200 | 405 | 501) {
-        resp.headers.push("Allow", wire::ALLOW);
+        resp.headers.push("Allow", wire::allow());
     }
     if r.req.method == Method::Options {
         resp.headers.push("Accept", "application/sdp");
@@ -167,7 +177,7 @@ fn reoffer(e: &mut Engine, now: Instant, r: &Received) {
     let tag = e.core.ids.token();
     let mut ok = wire::reply(&e.core.cfg, &r.req, 200, "OK", &tag)
         .with_header("Contact", format!("<{}>", wire::contact_uri(&e.core.cfg)))
-        .with_header("Allow", wire::ALLOW);
+        .with_header("Allow", wire::allow());
     if let Some(sdp) = sdp {
         ok = ok.with_body("application/sdp", sdp.to_string());
     }

@@ -1,14 +1,17 @@
 //! Building the station's own requests and responses: Via, From, Contact,
 //! and the headers every message of ours carries.
 
+use ds_sip::message::intake::Role;
 use ds_sip::transaction::{branch_from, Transport};
 use ds_sip::{Method, Request, Response, Via};
 
 use super::config::EngineConfig;
 use super::Core;
 
-/// Methods the station accepts (the Allow header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE";
+/// Methods the station accepts, for the Allow header.
+pub fn allow() -> String {
+    Role::Endpoint.allowed_methods().join(", ")
+}
 
 /// A Via for a new transaction from the station, with a fresh branch.
 pub fn via(core: &mut Core) -> Via {

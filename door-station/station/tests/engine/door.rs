@@ -114,3 +114,37 @@ fn digits_for_an_unknown_call_are_ignored() {
     assert!(h.take_events().is_empty());
     assert!(h.relay.is_empty());
 }
+
+/// A bell call answered by fork "a"; `pai` is the identity the proxy asserts.
+fn bell_answered(h: &mut Harness, pai: Option<&str>) -> CallId {
+    h.input(Input::ButtonPressed(0));
+    let invite = h.request(Method::Invite);
+    let contact = "127.0.0.1:15066".parse().unwrap();
+    let mut ok = crate::harness::answer(&invite, 200, "a", contact, Some(&crate::harness::phone_sdp(16000)));
+    if let Some(pai) = pai {
+        ok.headers.push("P-Asserted-Identity", format!("<{pai}>"));
+    }
+    h.reply(ok);
+    h.take_events();
+    CallId(invite.headers.call_id().unwrap().to_string())
+}
+
+#[test]
+fn rfc4733_from_the_bell_answerer_opens_when_the_proxy_asserts_an_allowed_identity() {
+    let mut h = Harness::new(config());
+    let call = bell_answered(&mut h, Some("sip:alice@home"));
+    h.input(Input::Dtmf { call: call.clone(), digit: '#', via: DtmfVia::Rfc4733 });
+    assert_eq!(h.relay.len(), 1);
+    let events = h.take_events();
+    assert!(events.contains(&Event::Dtmf { call_id: call.0.clone(), digit: '#', via: DtmfVia::Rfc4733 }));
+    assert!(events.contains(&Event::Unlock { by: "sip:alice@home".into(), result: UnlockResult::Opened }));
+}
+
+#[test]
+fn the_bell_answerer_without_an_allowed_identity_does_not_open() {
+    let mut h = Harness::new(config());
+    let call = bell_answered(&mut h, None);
+    h.input(Input::Dtmf { call, digit: '#', via: DtmfVia::Rfc4733 });
+    assert!(h.relay.is_empty());
+    assert_eq!(unlocks(&mut h), vec![UnlockResult::NotAllowed]);
+}

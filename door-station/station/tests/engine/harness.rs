@@ -66,7 +66,8 @@ impl Harness {
         h
     }
 
-    fn drain(&mut self) {
+    /// Collects every output of the engine.
+    pub fn drain(&mut self) {
         while let Some(out) = self.engine.poll_output() {
             match out {
                 Output::Transmit { dest, bytes } => match parse_datagram(&bytes) {

@@ -110,3 +110,23 @@ fn failures_back_off_exponentially_and_honour_retry_after() {
     h.reply(plain(&reg, 500));
     assert_eq!(h.take_events(), vec![Event::RegistrationFailed { status: 500, retry_in_s: 5 }]);
 }
+
+#[test]
+fn shutdown_removes_the_binding_without_retrying() {
+    let mut h = registering();
+    let reg = h.request(Method::Register);
+    register_ok(&mut h, &reg, 600);
+    h.take_events();
+    h.engine.shutdown(h.now);
+    h.drain();
+    let bye = h.request(Method::Register);
+    assert_eq!(bye.headers.get("Expires"), Some("0"));
+    h.reply(plain(&bye, 401).with_header("WWW-Authenticate", CHALLENGE));
+    let authed = h.request(Method::Register);
+    assert_eq!(authed.headers.get("Expires"), Some("0"));
+    h.reply(plain(&authed, 200));
+    assert!(!h.engine.status().registered);
+    h.advance(Duration::from_secs(1000));
+    assert!(h.take_requests(Method::Register).is_empty(), "no refresh after the shutdown");
+    assert!(h.take_events().is_empty());
+}

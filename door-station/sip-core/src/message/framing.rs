@@ -54,9 +54,18 @@ pub struct StreamFramer {
 }
 
 impl StreamFramer {
-    /// A framer refusing messages longer than `max_message` bytes.
+    /// A framer refusing messages longer than `max_message` bytes (head and
+    /// body; 64 KiB, the largest UDP datagram, is a sensible bound).
     pub fn new(max_message: usize) -> Self {
-        StreamFramer { buf: Vec::new(), max: max_message, searched: 0, pending: None, failed: None, crlf_run: 0, pings: 0 }
+        StreamFramer {
+            buf: Vec::new(),
+            max: max_message,
+            searched: 0,
+            pending: None,
+            failed: None,
+            crlf_run: 0,
+            pings: 0,
+        }
     }
 
     /// Append bytes read from the connection (ignored after a framing error).

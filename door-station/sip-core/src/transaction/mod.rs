@@ -33,7 +33,7 @@
 //! - non-INVITE client (timers E, F, K).
 //! - INVITE server (timers G, H, I, L; absorbs retransmitted INVITEs by
 //!   re-sending the last response; absorbs the ACK for a non-2xx; optional
-//!   100 Trying after 200 ms, see [`Timers::auto_trying`]).
+//!   100 Trying after 200 ms, see [`TransactionLayer::set_auto_trying`]).
 //! - non-INVITE server (timer J).
 //! - Matching per §17.1.3 and §17.2.3, with the RFC 2543 fallback (§17.2.3,
 //!   last paragraphs) for branches without the `z9hG4bK` cookie.
@@ -128,10 +128,6 @@ pub struct Timers {
     pub t2: Duration,
     /// T4, the longest time a message stays in the network: 5 s (§17.1.2.2).
     pub t4: Duration,
-    /// When set, an INVITE server transaction sends `100 Trying` if the TU
-    /// has not answered within 200 ms (§17.2.1). Off by default: the TU
-    /// usually answers at once.
-    pub auto_trying: bool,
 }
 
 impl Default for Timers {
@@ -140,7 +136,6 @@ impl Default for Timers {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
-            auto_trying: false,
         }
     }
 }

@@ -364,15 +364,20 @@ impl Engine {
     fn call_timeout(&mut self, now: Instant) {
         let Some(call) = self.call.take() else { return };
         self.call = match call {
-            Call::Bell(b) => match b.on_timeout(&mut self.core, now) {
-                outgoing::Next::Continue(b) => Some(Call::Bell(b)),
-                outgoing::Next::Ended(linger) => {
-                    self.lingering.extend(linger);
-                    None
-                }
-            },
+            Call::Bell(b) => {
+                let next = b.on_timeout(&mut self.core, now);
+                return self.settle_bell(next);
+            }
             Call::Incoming(i) => i.on_timeout(&mut self.core, now).map(Call::Incoming),
         };
+    }
+
+    /// Where a bell-call transition leaves the engine.
+    pub(crate) fn settle_bell(&mut self, next: outgoing::Next) {
+        match next {
+            outgoing::Next::Continue(b) => self.call = Some(Call::Bell(b)),
+            outgoing::Next::Ended(linger) => self.lingering.extend(linger),
+        }
     }
 
     fn media_activity(&mut self, now: Instant, call: &CallId) {
@@ -438,8 +443,6 @@ impl Engine {
             TxEvent::Response { key, response } => self.on_response(now, &key, response),
             TxEvent::Timeout { key } | TxEvent::TransportError { key } => self.on_failure(now, &key),
             TxEvent::Terminated { .. } => {}
-            #[allow(unreachable_patterns)]
-            _ => {}
         }
     }
 
@@ -448,21 +451,17 @@ impl Engine {
             self.reg.on_response(&mut self.core, now, resp);
             return;
         }
-        if let Some(Call::Bell(b)) = self.call.take() {
-            if b.owns(key) {
-                self.call = match b.on_response(&mut self.core, now, resp) {
-                    outgoing::Next::Continue(b) => Some(Call::Bell(b)),
-                    outgoing::Next::Ended(linger) => {
-                        self.lingering.extend(linger);
-                        None
-                    }
-                };
-                return;
+        match self.call.take() {
+            Some(Call::Bell(b)) if b.owns(key) => {
+                let next = b.on_response(&mut self.core, now, resp);
+                self.settle_bell(next);
             }
-            self.call = Some(Call::Bell(b));
-        }
-        if let Some(l) = self.lingering.iter_mut().find(|l| l.owns(key)) {
-            l.on_response(&mut self.core, now, &resp);
+            other => {
+                self.call = other;
+                if let Some(l) = self.lingering.iter_mut().find(|l| l.owns(key)) {
+                    l.on_response(&mut self.core, now, &resp);
+                }
+            }
         }
     }
 

@@ -151,10 +151,10 @@ fn in_dialog(e: &mut Engine, now: Instant, r: Received) {
 
 fn remote_bye(e: &mut Engine, now: Instant, req: &Request) {
     match e.call.take() {
-        Some(Call::Bell(b)) => match b.remote_bye(&mut e.core, now, req) {
-            super::outgoing::Next::Continue(b) => e.call = Some(Call::Bell(b)),
-            super::outgoing::Next::Ended(linger) => e.lingering.extend(linger),
-        },
+        Some(Call::Bell(b)) => {
+            let next = b.remote_bye(&mut e.core, now, req);
+            e.settle_bell(next);
+        }
         Some(Call::Incoming(i)) => i.remote_bye(&mut e.core),
         None => {}
     }

@@ -137,3 +137,17 @@ fn reinvite_gets_a_fresh_answer() {
     assert!(matches!(&media[..], [MediaCommand::Answered { paths, .. }]
         if paths.audio.as_ref().unwrap().remote == "127.0.0.1:17000".parse().unwrap()));
 }
+
+#[test]
+fn a_late_answer_to_an_earlier_bye_leaves_the_current_call_alone() {
+    let mut h = Harness::new(config());
+    h.input(door_station::engine::Input::ButtonPressed(0));
+    let invite = h.request(Method::Invite);
+    let contact = "127.0.0.1:15066".parse().unwrap();
+    h.reply(crate::harness::answer(&invite, 200, "a", contact, Some(&phone_sdp(16000))));
+    h.input(door_station::engine::Input::Command(door_station::engine::Command::Hangup));
+    let bye = h.request(Method::Bye);
+    call_in(&mut h, "alice");
+    h.reply(crate::harness::plain(&bye, 200));
+    assert!(h.engine.status().call.is_some(), "the look-at-the-door call goes on");
+}

@@ -14,6 +14,7 @@ use ds_sip::transaction::Peer;
 use ds_sip::{Message, Request, Response};
 
 use super::outgoing::send_bye;
+use super::limits::CallLimits;
 use super::{media, wire};
 use super::{CallId, CallStatus, Core, EndReason, Event, MediaCommand};
 
@@ -46,9 +47,7 @@ pub(crate) struct IncomingCall {
     /// Our offer in the 200 when the INVITE had none (the answer comes in the ACK).
     offer: Option<SessionDescription>,
     phase: Phase,
-    limit_at: Instant,
-    watch: Option<Duration>,
-    silent_at: Option<Instant>,
+    limits: CallLimits,
 }
 
 impl IncomingCall {
@@ -77,7 +76,7 @@ impl IncomingCall {
             .with_header("Allow", wire::allow())
             .with_body("application/sdp", body);
         dialog.update(&ok);
-        let watch = paths.as_ref().and_then(|p| media::remote_sends(p).then_some(core.cfg.calls.rtp_timeout));
+        let limits = CallLimits::new(&core.cfg.calls, now, paths.as_ref());
         if let Some(paths) = paths {
             core.media(MediaCommand::Answered { call: call.clone(), dialog: dialog.remote_tag().to_string(), paths });
         }
@@ -91,9 +90,7 @@ impl IncomingCall {
             ok: ok.clone(),
             offer,
             phase: Phase::Accepting(accepting),
-            limit_at: now + core.cfg.calls.max_call,
-            watch,
-            silent_at: watch.map(|w| now + w),
+            limits,
         });
         Ok((call, ok))
     }
@@ -125,34 +122,33 @@ impl IncomingCall {
             Phase::Accepting(a) => Some(a.next.min(a.give_up)),
             Phase::Talking => None,
         };
-        [accepting, Some(self.limit_at), self.silent_at].into_iter().flatten().min()
+        [accepting, Some(self.limits.deadline())].into_iter().flatten().min()
     }
 
     /// RTP arrived from the caller.
     pub fn media_activity(&mut self, now: Instant) {
-        self.silent_at = self.watch.map(|w| now + w);
+        self.limits.activity(now);
     }
 
     /// The ACK for our 200: retransmissions stop; with a delayed offer, the
     /// ACK's SDP is the answer.
-    pub fn on_ack(&mut self, core: &mut Core, ack: &Request) {
+    pub fn on_ack(&mut self, core: &mut Core, now: Instant, ack: &Request) {
         if !matches!(self.phase, Phase::Accepting(_)) {
             return;
         }
         self.phase = Phase::Talking;
         let Some(offer) = self.offer.take() else { return };
         if let Some(paths) = media::negotiate(&offer, &ack.body) {
-            if self.watch.is_none() && media::remote_sends(&paths) {
-                self.watch = Some(core.cfg.calls.rtp_timeout);
-            }
+            self.limits.negotiated(&core.cfg.calls, now, &paths);
             let dialog = self.dialog.remote_tag().to_string();
             core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });
         }
     }
 
     /// A re-INVITE or UPDATE with a new offer: the answer and new paths.
-    pub fn reoffer(&mut self, core: &mut Core, offer: &[u8]) -> Option<SessionDescription> {
+    pub fn reoffer(&mut self, core: &mut Core, now: Instant, offer: &[u8]) -> Option<SessionDescription> {
         let (answer, paths) = media::answer(core, offer)?;
+        self.limits.negotiated(&core.cfg.calls, now, &paths);
         let dialog = self.dialog.remote_tag().to_string();
         core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });
         Some(answer)
@@ -173,15 +169,13 @@ impl IncomingCall {
                 a.next = now + a.interval;
             }
         }
-        let reason = if self.limit_at <= now {
-            EndReason::CallLimit
-        } else if self.silent_at.is_some_and(|t| t <= now) {
-            EndReason::RtpTimeout
-        } else {
-            return Some(self);
-        };
-        self.hang_up(core, now, reason);
-        None
+        match self.limits.due(now) {
+            Some(reason) => {
+                self.hang_up(core, now, reason);
+                None
+            }
+            None => Some(self),
+        }
     }
 
     /// End the call from our side with BYE.

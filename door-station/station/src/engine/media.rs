@@ -35,11 +35,6 @@ pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, Nego
     (paths.audio.is_some() || paths.video.is_some()).then_some((answer, paths))
 }
 
-/// No media (a 200 without usable SDP).
-pub fn no_paths() -> Negotiated {
-    Negotiated::default()
-}
-
 /// True when the remote side sends us something (audio or video), so its
 /// silence can be timed.
 pub fn remote_sends(paths: &Negotiated) -> bool {

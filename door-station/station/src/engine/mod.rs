@@ -30,6 +30,7 @@ pub mod events;
 
 mod door;
 mod incoming;
+mod limits;
 mod media;
 mod outgoing;
 mod register;

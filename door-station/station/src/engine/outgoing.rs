@@ -7,7 +7,7 @@
 //! [`Lingering`] fork context behind, which ACKs and BYEs 2xx responses that
 //! other forks send after the end (RFC 3261 §13.2.2.4, RFC 6026).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ds_sip::dialog::Dialog;
 use ds_sip::digest::{best_challenge, DigestClient};
@@ -15,6 +15,7 @@ use ds_sip::sdp::{Negotiated, SessionDescription};
 use ds_sip::transaction::{cancel_for, Peer, TransactionKey};
 use ds_sip::{Message, Method, Request, Response};
 
+use super::limits::CallLimits;
 use super::media;
 use super::route;
 use super::wire::{self, Fresh};
@@ -114,9 +115,7 @@ struct Ringing {
 struct Talking {
     dialog: Dialog,
     identity: Vec<String>,
-    limit_at: Instant,
-    silent_at: Instant,
-    rtp_timeout: Duration,
+    limits: CallLimits,
 }
 
 enum Phase {
@@ -188,7 +187,7 @@ impl BellCall {
     pub fn deadline(&self) -> Option<Instant> {
         Some(match &self.phase {
             Phase::Ringing(r) => r.until,
-            Phase::Talking(t) => t.limit_at.min(t.silent_at),
+            Phase::Talking(t) => t.limits.deadline(),
         })
     }
 
@@ -204,7 +203,7 @@ impl BellCall {
     /// RTP arrived from the answerer.
     pub fn media_activity(&mut self, now: Instant) {
         if let Phase::Talking(t) = &mut self.phase {
-            t.silent_at = now + t.rtp_timeout;
+            t.limits.activity(now);
         }
     }
 
@@ -239,11 +238,11 @@ impl BellCall {
     /// A timer is due.
     pub fn on_timeout(self: Box<Self>, core: &mut Core, now: Instant) -> Next {
         let reason = match &self.phase {
-            Phase::Ringing(r) if r.until <= now => EndReason::RingTimeout,
-            Phase::Talking(t) if t.limit_at <= now => EndReason::CallLimit,
-            Phase::Talking(t) if t.silent_at <= now => EndReason::RtpTimeout,
-            _ => return Next::Continue(self),
+            Phase::Ringing(r) if r.until <= now => Some(EndReason::RingTimeout),
+            Phase::Ringing(_) => None,
+            Phase::Talking(t) => t.limits.due(now),
         };
+        let Some(reason) = reason else { return Next::Continue(self) };
         Next::Ended(self.hang_up(core, now, reason))
     }
 
@@ -275,9 +274,10 @@ impl BellCall {
     }
 
     /// A re-INVITE from the answerer with a new offer: the answer, and new paths.
-    pub fn reoffer(&mut self, core: &mut Core, offer: &[u8]) -> Option<SessionDescription> {
-        let Phase::Talking(t) = &self.phase else { return None };
+    pub fn reoffer(&mut self, core: &mut Core, now: Instant, offer: &[u8]) -> Option<SessionDescription> {
+        let Phase::Talking(t) = &mut self.phase else { return None };
         let (answer, paths) = media::answer(core, offer)?;
+        t.limits.negotiated(&core.cfg.calls, now, &paths);
         let dialog = t.dialog.remote_tag().to_string();
         core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });
         Some(answer)
@@ -343,18 +343,12 @@ impl BellCall {
                 core.media(MediaCommand::StopDialog { call: self.id.clone(), dialog });
             }
         }
-        let paths = media::negotiate(&self.offer, &resp.body).or(paths).unwrap_or_else(media::no_paths);
+        let paths = media::negotiate(&self.offer, &resp.body).or(paths).unwrap_or_default();
+        let limits = CallLimits::new(&core.cfg.calls, now, Some(&paths));
         core.media(MediaCommand::Answered { call: self.id.clone(), dialog: tag, paths });
         core.emit(Event::Answered { call_id: self.id.0.clone(), by: answerer(resp, &dialog) });
         let identity = identities(resp, &dialog);
-        let calls = &core.cfg.calls;
-        let talking = Talking {
-            dialog,
-            identity,
-            limit_at: now + calls.max_call,
-            silent_at: now + calls.rtp_timeout,
-            rtp_timeout: calls.rtp_timeout,
-        };
+        let talking = Talking { dialog, identity, limits };
         self.phase = Phase::Talking(Box::new(talking));
         Next::Continue(self)
     }

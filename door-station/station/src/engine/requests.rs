@@ -43,7 +43,7 @@ pub(crate) fn dispatch(e: &mut Engine, now: Instant, r: Received) {
     let Message::Request(req) = msg else { return };
     let r = Received { req, ..r };
     match &r.req.method {
-        Method::Ack => ack(e, &r.req),
+        Method::Ack => ack(e, now, &r.req),
         Method::Cancel => cancel(e, now, &r),
         _ if wire::in_dialog(&r.req) => in_dialog(e, now, r),
         Method::Invite => invite(e, now, r),
@@ -70,11 +70,11 @@ fn respond(e: &mut Engine, now: Instant, r: &Received, status: u16, reason: &str
     e.core.tx.send_response(now, &r.key, resp);
 }
 
-fn ack(e: &mut Engine, req: &Request) {
+fn ack(e: &mut Engine, now: Instant, req: &Request) {
     if let Some(Call::Incoming(call)) = &mut e.call
         && call.dialog_for(req).is_some()
     {
-        call.on_ack(&mut e.core, req);
+        call.on_ack(&mut e.core, now, req);
     }
 }
 
@@ -165,8 +165,8 @@ fn remote_bye(e: &mut Engine, now: Instant, req: &Request) {
 fn reoffer(e: &mut Engine, now: Instant, r: &Received) {
     let has_offer = wire::has_sdp(r.req.headers.content_type(), &r.req.body);
     let sdp = match (&mut e.call, has_offer) {
-        (Some(Call::Bell(b)), true) => b.reoffer(&mut e.core, &r.req.body),
-        (Some(Call::Incoming(i)), true) => i.reoffer(&mut e.core, &r.req.body),
+        (Some(Call::Bell(b)), true) => b.reoffer(&mut e.core, now, &r.req.body),
+        (Some(Call::Incoming(i)), true) => i.reoffer(&mut e.core, now, &r.req.body),
         (_, false) if r.req.method == Method::Invite => Some(media::offer(&mut e.core)),
         (_, false) => None,
         (None, true) => None,

@@ -223,3 +223,15 @@ fn hangup_while_ringing_cancels() {
     assert_eq!(h.take_requests(Method::Cancel).len(), 1);
     assert!(h.take_events().iter().any(|e| matches!(e, Event::Ended { reason: EndReason::LocalHangup, .. })));
 }
+
+#[test]
+fn an_answerer_that_sends_no_media_is_not_timed_out() {
+    let mut h = Harness::new(config());
+    let invite = ring(&mut h);
+    let listen_only = phone_sdp(16000).replace("a=sendrecv", "a=recvonly");
+    h.reply(answer(&invite, 200, "a", alice(), Some(&listen_only)));
+    h.advance(Duration::from_secs(299));
+    assert!(h.take_requests(Method::Bye).is_empty(), "no RTP is expected from a receive-only answerer");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.take_requests(Method::Bye).len(), 1, "the call limit still holds");
+}

@@ -7,3 +7,4 @@ mod bell;
 mod door;
 mod incoming;
 mod register;
+mod sim;

@@ -20,9 +20,26 @@
 //! [`TransactionLayer`] and drives it, so retransmissions and transaction
 //! timers come out of [`Engine::poll_output`] like everything else.
 //!
-//! At most one call exists at a time: a bell call ([`outgoing`]) or a call to
-//! the station ([`incoming`]). A second button press during a call is ignored;
-//! a second incoming call gets 486.
+//! At most one call exists at a time: a bell call (`outgoing.rs`) or a call
+//! to the station (`incoming.rs`). A second button press during a call is
+//! ignored; a second incoming call gets 486.
+//!
+//! # What the shell must do for it
+//! - Feed [`Input::MediaActivity`] when RTP arrives from a call's remote
+//!   side (once a second is plenty): an answered call whose remote side sends
+//!   media is ended with BYE after `calls.rtp_timeout` of silence.
+//! - Pulse the relay on [`RelayCommand::Pulse`]. The engine itself reports
+//!   [`Event::Relay`] on and off from the pulses it orders.
+//! - Stamp events with `ts_ms` ([`Event::json_line`], or its own serialiser).
+//!
+//! # Who may open
+//! The unlock allow-list is matched against the remote side of the call the
+//! code came in on. For a call to the station that is the caller (From). For
+//! the bell call it is any of: the dialog's remote URI (the button's target,
+//! e.g. `sip:everyone@home`, since in-dialog requests carry it in From), a
+//! P-Asserted-Identity in the 200 (from a proxy that asserts who answered),
+//! or the answering device's Contact. List the target, or its domain as
+//! `*@home`, to let whoever answers the bell open.
 
 pub mod config;
 pub mod dtmf;
@@ -74,7 +91,8 @@ pub enum Input {
         /// The message.
         msg: Message,
     },
-    /// Call button N (0-based index into [`EngineConfig::buttons`]) was pressed.
+    /// A call button was pressed: a 0-based index into
+    /// [`EngineConfig::buttons`] (the control socket's `press 1` is index 0).
     ButtonPressed(usize),
     /// A control-socket command.
     Command(Command),
@@ -97,7 +115,7 @@ pub enum Input {
 /// A control-socket command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `press N`: as button N (0-based) would.
+    /// `press N`: as the button with this 0-based index would (`press 1` is `Press(0)`).
     Press(usize),
     /// `call <uri>`: a plain call, media to one early dialog at most.
     Call(String),

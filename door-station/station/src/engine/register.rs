@@ -227,12 +227,14 @@ impl Registration {
 }
 
 /// The lifetime the registrar granted: the `expires` parameter of our
-/// Contact in the 200, else its Expires header (RFC 3261 §10.2.4).
+/// Contact in the 200 (URI parameters aside; the only Contact when there is
+/// one), else its Expires header (RFC 3261 §10.2.4).
 fn granted_expires(resp: &Response, our_contact: &str) -> Option<u32> {
+    let bare = |uri: &str| uri.split(';').next().unwrap_or_default().to_ascii_lowercase();
     let contacts = resp.headers.contacts();
     let ours = contacts
         .iter()
-        .find(|c| c.uri.eq_ignore_ascii_case(our_contact))
+        .find(|c| bare(&c.uri) == bare(our_contact))
         .or_else(|| (contacts.len() == 1).then(|| &contacts[0]));
     ours.and_then(|c| c.param("expires")?.parse().ok()).or_else(|| resp.headers.expires())
 }

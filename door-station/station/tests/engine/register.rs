@@ -130,3 +130,16 @@ fn shutdown_removes_the_binding_without_retrying() {
     assert!(h.take_requests(Method::Register).is_empty(), "no refresh after the shutdown");
     assert!(h.take_events().is_empty());
 }
+
+#[test]
+fn our_binding_is_found_among_the_other_devices_of_the_aor() {
+    let mut h = registering();
+    let reg = h.request(Method::Register);
+    let ours = reg.headers.contact().unwrap().uri;
+    let ok = plain(&reg, 200)
+        .with_header("Contact", "<sip:door@192.0.2.9:5060>;expires=3600")
+        .with_header("Contact", format!("<{ours};transport=udp>;expires=90"))
+        .with_header("Expires", "7200");
+    h.reply(ok);
+    assert_eq!(h.take_events(), vec![Event::Registered { aor: "sip:door@home".into(), expires: 90 }]);
+}

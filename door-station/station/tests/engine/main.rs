@@ -8,3 +8,4 @@ mod door;
 mod incoming;
 mod register;
 mod sim;
+mod torture;

@@ -15,10 +15,10 @@ fn torture_messages() -> Vec<(String, Message)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("the RFC 4475 messages") {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "dat") {
-            if let Intake::Message(msg) = parse_datagram(&std::fs::read(&path).unwrap()) {
-                out.push((path.file_name().unwrap().to_string_lossy().into_owned(), msg));
-            }
+        if path.extension().is_some_and(|e| e == "dat")
+            && let Intake::Message(msg) = parse_datagram(&std::fs::read(&path).unwrap())
+        {
+            out.push((path.file_name().unwrap().to_string_lossy().into_owned(), msg));
         }
     }
     assert!(out.len() >= 13, "the valid messages at least: {}", out.len());

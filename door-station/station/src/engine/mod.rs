@@ -265,6 +265,9 @@ pub struct Engine {
     door: Door,
     /// The call that existed after the last input, to notice its end.
     last_call: Option<CallId>,
+    /// The path the current call's first digit came by: a phone that sends
+    /// each key both as RFC 4733 and as INFO (Linhome can) is heard once.
+    dtmf_path: Option<(CallId, DtmfVia)>,
 }
 
 impl Engine {
@@ -274,7 +277,7 @@ impl Engine {
         let door = Door::new(&cfg);
         let mut core = Core { cfg, tx, out: VecDeque::new(), ids: IdSource(seed) };
         let reg = Registration::start(&mut core, now);
-        let mut engine = Engine { core, reg, call: None, lingering: Vec::new(), door, last_call: None };
+        let mut engine = Engine { core, reg, call: None, lingering: Vec::new(), door, last_call: None, dtmf_path: None };
         engine.pump(now);
         engine
     }
@@ -408,10 +411,18 @@ impl Engine {
     }
 
     /// A digit from any path: reported, then handed to the unlock sequencer
-    /// with the identity of the call's remote side.
+    /// with the identity of the call's remote side. Only the path of the
+    /// call's first digit counts.
     fn dtmf(&mut self, now: Instant, call: &CallId, digit: char, via: DtmfVia) {
         let Some(identity) = self.remote_identity(call) else { return };
         let Some(digit) = dtmf::dtmf_key(digit) else { return };
+        match &self.dtmf_path {
+            Some((c, path)) if c == call && *path != via => {
+                tracing::debug!(%call, ?via, "digit ignored: this call's keys come by {path:?}");
+                return;
+            }
+            _ => self.dtmf_path = Some((call.clone(), via)),
+        }
         self.core.emit(Event::Dtmf { call_id: call.0.clone(), digit, via });
         self.door.digit(&mut self.core, now, &call.0, &identity, digit);
     }

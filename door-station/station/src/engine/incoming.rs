@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use ds_sip::dialog::Dialog;
-use ds_sip::sdp::SessionDescription;
+use ds_sip::sdp::{Negotiated, SessionDescription};
 use ds_sip::transaction::Peer;
 use ds_sip::{Message, Request, Response};
 
@@ -64,13 +64,7 @@ impl IncomingCall {
             return Err(Refused { status: 400, reason: "Bad Request" });
         };
         let call = CallId(dialog.call_id().to_string());
-        let (body, paths, offer) = if wire::has_sdp(invite.headers.content_type(), &invite.body) {
-            let (answer, paths) = media::answer(core, &invite.body).ok_or(Refused { status: 488, reason: "Not Acceptable Here" })?;
-            (answer.to_string(), Some(paths), None)
-        } else {
-            let offer = media::offer(core);
-            (offer.to_string(), None, Some(offer))
-        };
+        let Session { body, paths, offer } = session(core, invite)?;
         let ok = wire::reply(&core.cfg, invite, 200, "OK", &tag)
             .with_header("Contact", contact)
             .with_header("Allow", wire::allow())
@@ -193,6 +187,24 @@ impl IncomingCall {
         core.media(MediaCommand::StopCall { call: self.id.clone() });
         core.emit(Event::Ended { call_id: self.id.0, reason });
     }
+}
+
+/// The SDP of our 200: an answer to the INVITE's offer (with its paths), or
+/// our offer when the INVITE had none (the answer comes in the ACK).
+struct Session {
+    body: String,
+    paths: Option<Negotiated>,
+    offer: Option<SessionDescription>,
+}
+
+fn session(core: &mut Core, invite: &Request) -> Result<Session, Refused> {
+    if !wire::has_sdp(invite.headers.content_type(), &invite.body) {
+        let offer = media::offer(core);
+        return Ok(Session { body: offer.to_string(), paths: None, offer: Some(offer) });
+    }
+    let not_acceptable = Refused { status: 488, reason: "Not Acceptable Here" };
+    let (answer, paths) = media::answer(core, &invite.body).ok_or(not_acceptable)?;
+    Ok(Session { body: answer.to_string(), paths: Some(paths), offer: None })
 }
 
 /// Reports a refused INVITE.

@@ -151,3 +151,22 @@ fn a_late_answer_to_an_earlier_bye_leaves_the_current_call_alone() {
     h.reply(crate::harness::plain(&bye, 200));
     assert!(h.engine.status().call.is_some(), "the look-at-the-door call goes on");
 }
+
+#[test]
+fn an_invite_without_offer_gets_our_offer_and_the_ack_carries_the_answer() {
+    let mut h = Harness::new(config());
+    let mut invite = invite_from("alice", 1);
+    invite.body.clear();
+    invite.headers.remove("Content-Type");
+    h.sip(Message::Request(invite.clone()));
+    let ok = h.response();
+    assert_eq!(ok.status, 200);
+    assert!(String::from_utf8_lossy(&ok.body).contains("m=video 20002 RTP/AVP 102"));
+    assert!(h.take_media().is_empty(), "no paths before the answer");
+    let to = ok.headers.get("To").unwrap().to_string();
+    let ack = in_dialog(&invite, &to, Method::Ack, 1).with_body("application/sdp", phone_sdp(16000));
+    h.sip(Message::Request(ack));
+    let media = h.take_media();
+    assert!(matches!(&media[..], [MediaCommand::Answered { paths, .. }]
+        if paths.video.as_ref().unwrap().remote == "127.0.0.1:16200".parse().unwrap()));
+}

@@ -4,7 +4,7 @@
 use super::endpoint_party;
 use super::wire::{resolve, Endpoint};
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{branch_from, cancel_for, Peer, TransactionKey, TxEvent};
+use crate::transaction::{branch_from, cancel_for, Peer, TransactionKey, Transport, TxEvent};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -45,6 +45,12 @@ impl ForkingProxy {
     pub fn new(addr: SocketAddr, targets: Vec<SocketAddr>, seed: u64) -> ForkingProxy {
         let ep = Endpoint::new(addr, seed);
         ForkingProxy { ep, targets, forks: Vec::new(), relays: BTreeMap::new(), cancels_sent: 0 }
+    }
+
+    /// Speak `transport` on both sides.
+    pub fn over(mut self, transport: Transport) -> ForkingProxy {
+        self.ep.set_transport(transport);
+        self
     }
 
     fn on_event(&mut self, now: Instant, ev: TxEvent) {
@@ -98,12 +104,6 @@ impl ForkingProxy {
         self.ep.via_with(&branch_from(h.finish()))
     }
 
-    /// Where a prepared request goes: its first Route, else its Request-URI.
-    fn next_hop(req: &Request) -> Option<Peer> {
-        let uri = req.headers.route().first().map(|r| r.uri.clone()).unwrap_or_else(|| req.uri.clone());
-        resolve(&uri).map(Peer::udp)
-    }
-
     fn fork(&mut self, now: Instant, server_key: TransactionKey, invite: Request) {
         let trying = Response::for_request(&invite, 100, "Trying");
         self.ep.layer.send_response(now, &server_key, trying);
@@ -111,7 +111,7 @@ impl ForkingProxy {
         for target in self.targets.clone() {
             let mut fwd = self.prepare(&invite, true);
             fwd.uri = format!("sip:callee@{target}");
-            let dest = Peer::udp(target);
+            let dest = self.ep.peer_at(target);
             let key = self.ep.layer.send_request(now, fwd.clone(), dest);
             branches.push(Branch { key, request: fwd, dest, provisional: false, done: false, cancel_wanted: false });
         }
@@ -153,7 +153,7 @@ impl ForkingProxy {
     /// The ACK for a 2xx travels end to end: forward it statelessly.
     fn forward_ack(&mut self, ack: Request) {
         let fwd = self.prepare(&ack, false);
-        if let Some(dest) = ForkingProxy::next_hop(&fwd) {
+        if let Some(dest) = self.ep.next_hop(&fwd) {
             self.ep.send_stateless(dest, Message::Request(fwd));
         }
     }
@@ -161,7 +161,7 @@ impl ForkingProxy {
     /// In-dialog requests: one stateful forward, responses relayed back.
     fn relay(&mut self, now: Instant, server_key: TransactionKey, req: Request) {
         let fwd = self.prepare(&req, false);
-        let Some(dest) = ForkingProxy::next_hop(&fwd) else { return };
+        let Some(dest) = self.ep.next_hop(&fwd) else { return };
         let client_key = self.ep.layer.send_request(now, fwd, dest);
         self.relays.insert(client_key, server_key);
     }

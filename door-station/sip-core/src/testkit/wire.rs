@@ -2,8 +2,8 @@
 //! party shares: a transaction layer, a send queue, fresh branches and tags.
 
 use crate::message::intake::{self, Intake};
-use crate::message::{Message, Via};
-use crate::transaction::{branch_from, Peer, TransactionLayer, Timers, TxEvent, TxOutput};
+use crate::message::{Message, Request, Via};
+use crate::transaction::{branch_from, Peer, TransactionLayer, Timers, Transport, TxEvent, TxOutput};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -95,6 +95,23 @@ impl Endpoint {
         events
     }
 
+    /// Where an in-dialog or forwarded request goes: its first Route, else
+    /// its Request-URI, on our transport.
+    pub fn next_hop(&self, req: &Request) -> Option<Peer> {
+        let uri = req.headers.route().first().map(|r| r.uri.clone()).unwrap_or_else(|| req.uri.clone());
+        resolve(&uri).map(|addr| self.peer_at(addr))
+    }
+
+    /// A peer at `addr` on our transport.
+    pub fn peer_at(&self, addr: SocketAddr) -> Peer {
+        Peer { addr, transport: self.peer.transport }
+    }
+
+    /// Speak `transport` instead of UDP (all parties of a scene must agree).
+    pub fn set_transport(&mut self, transport: Transport) {
+        self.peer.transport = transport;
+    }
+
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<(Peer, Vec<u8>)> {
         self.out.pop_front()
@@ -109,7 +126,7 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Method, Request, Response};
+    use crate::message::{Method, Response};
 
     #[test]
     fn decode_reads_what_to_bytes_writes() {

@@ -6,11 +6,11 @@
 //! 64·T1 the call ends with BYE. States: [`Phase::Accepting`] (200 sent, no
 //! ACK yet) and [`Phase::Talking`].
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ds_sip::dialog::Dialog;
 use ds_sip::sdp::{Negotiated, SessionDescription};
-use ds_sip::transaction::Peer;
+use ds_sip::transaction::{AnswerPoll, AnswerRetransmission, Peer, TransactionKey};
 use ds_sip::{Message, Request, Response};
 
 use super::outgoing::send_bye;
@@ -18,15 +18,9 @@ use super::limits::CallLimits;
 use super::{media, wire};
 use super::{CallId, CallStatus, Core, EndReason, Event, MediaCommand};
 
-/// 200 sent, waiting for the ACK.
-struct Accepting {
-    next: Instant,
-    interval: Duration,
-    give_up: Instant,
-}
-
 enum Phase {
-    Accepting(Accepting),
+    /// 200 sent, waiting for the ACK.
+    Accepting(AnswerRetransmission),
     Talking,
 }
 
@@ -43,7 +37,8 @@ pub(crate) struct IncomingCall {
     id: CallId,
     dialog: Dialog,
     peer: Peer,
-    ok: Response,
+    /// The INVITE's server transaction, which carries the 200's copies.
+    key: TransactionKey,
     /// Our offer in the 200 when the INVITE had none (the answer comes in the ACK).
     offer: Option<SessionDescription>,
     phase: Phase,
@@ -53,7 +48,7 @@ pub(crate) struct IncomingCall {
 impl IncomingCall {
     /// Answers `invite` with 200 (the caller sends the 200 through the
     /// server transaction), or says why not.
-    pub fn accept(core: &mut Core, now: Instant, invite: &Request, from: Peer) -> Result<(Box<IncomingCall>, Response), Refused> {
+    pub fn accept(core: &mut Core, now: Instant, key: &TransactionKey, invite: &Request, from: Peer) -> Result<(Box<IncomingCall>, Response), Refused> {
         let caller = invite.headers.from().map(|f| f.uri).unwrap_or_default();
         if !core.cfg.calls.allow_callers.allows(&caller) {
             return Err(Refused { status: 403, reason: "Forbidden" });
@@ -75,15 +70,14 @@ impl IncomingCall {
             core.media(MediaCommand::Answered { call: call.clone(), dialog: dialog.remote_tag().to_string(), paths });
         }
         core.emit(Event::Incoming { call_id: call.0.clone(), from: caller, accepted: true });
-        let t1 = core.cfg.timers.t1;
-        let accepting = Accepting { next: now + t1, interval: t1, give_up: now + core.cfg.timers.t1x64() };
+        let pending = AnswerRetransmission::new(now, &core.cfg.timers, ok.clone());
         let call = Box::new(IncomingCall {
             id: call,
             dialog,
             peer: from,
-            ok: ok.clone(),
+            key: key.clone(),
             offer,
-            phase: Phase::Accepting(accepting),
+            phase: Phase::Accepting(pending),
             limits,
         });
         Ok((call, ok))
@@ -113,7 +107,7 @@ impl IncomingCall {
     /// The next retransmission, give-up, call limit or media timeout.
     pub fn deadline(&self) -> Option<Instant> {
         let accepting = match &self.phase {
-            Phase::Accepting(a) => Some(a.next.min(a.give_up)),
+            Phase::Accepting(pending) => Some(pending.next_timeout()),
             Phase::Talking => None,
         };
         [accepting, Some(self.limits.deadline())].into_iter().flatten().min()
@@ -150,17 +144,16 @@ impl IncomingCall {
 
     /// Retransmit the 200, or end the call on a timer.
     pub fn on_timeout(mut self: Box<Self>, core: &mut Core, now: Instant) -> Option<Box<IncomingCall>> {
-        if let Phase::Accepting(a) = &mut self.phase {
-            if a.give_up <= now {
-                self.hang_up(core, now, EndReason::Error);
-                return None;
-            }
-            if a.next <= now {
-                if !self.peer.transport.is_reliable() {
-                    core.tx.send_stateless(self.peer, Message::Response(self.ok.clone()));
+        if let Phase::Accepting(pending) = &mut self.phase {
+            match pending.poll(now) {
+                AnswerPoll::GiveUp => {
+                    self.hang_up(core, now, EndReason::Error);
+                    return None;
                 }
-                a.interval = (a.interval * 2).min(core.cfg.timers.t2);
-                a.next = now + a.interval;
+                AnswerPoll::Resend(ok) if !self.peer.transport.is_reliable() => {
+                    core.tx.send_response(now, &self.key, ok.clone());
+                }
+                _ => {}
             }
         }
         match self.limits.due(now) {

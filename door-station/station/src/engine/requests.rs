@@ -93,7 +93,7 @@ fn invite(e: &mut Engine, now: Instant, r: Received) {
         incoming::refused(&mut e.core, &r.req);
         return;
     }
-    match IncomingCall::accept(&mut e.core, now, &r.req, r.from) {
+    match IncomingCall::accept(&mut e.core, now, &r.key, &r.req, r.from) {
         Ok((call, ok)) => {
             e.core.tx.send_response(now, &r.key, ok);
             e.call = Some(Call::Incoming(call));

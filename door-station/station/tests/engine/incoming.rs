@@ -74,6 +74,22 @@ fn the_200_is_retransmitted_until_the_ack() {
 }
 
 #[test]
+fn without_an_ack_the_call_ends_with_bye_after_64_t1() {
+    let mut cfg = config();
+    cfg.calls.rtp_timeout = std::time::Duration::from_secs(600);
+    let mut h = Harness::new(cfg);
+    h.sip(Message::Request(invite_from("alice", 1)));
+    h.take_events();
+    h.advance(std::time::Duration::from_millis(31_999));
+    assert_eq!(h.take_responses().len(), 1 + 10, "the 200 and its copies at 0.5, 1.5, 3.5, 7.5, 11.5, ... 31.5 s");
+    assert!(h.take_requests(Method::Bye).is_empty());
+    h.advance(std::time::Duration::from_millis(1));
+    let (dest, _) = h.take_requests(Method::Bye).pop().expect("BYE when no ACK came");
+    assert_eq!(dest.addr, "127.0.0.1:15066".parse().unwrap(), "to the caller's Contact");
+    assert!(h.take_events().iter().any(|e| matches!(e, Event::Ended { reason: door_station::engine::EndReason::Error, .. })));
+}
+
+#[test]
 fn other_callers_get_403() {
     let mut h = Harness::new(config());
     h.sip(Message::Request(invite_from("mallory", 1)));

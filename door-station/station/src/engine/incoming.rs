@@ -59,7 +59,7 @@ impl IncomingCall {
             return Err(Refused { status: 400, reason: "Bad Request" });
         };
         let call = CallId(dialog.call_id().to_string());
-        let Session { body, paths, offer } = session(core, invite)?;
+        let OurSdp { body, paths, offer } = our_sdp(core, invite)?;
         let ok = wire::reply(&core.cfg, invite, 200, "OK", &tag)
             .with_header("Contact", contact)
             .with_header("Allow", wire::allow())
@@ -184,20 +184,20 @@ impl IncomingCall {
 
 /// The SDP of our 200: an answer to the INVITE's offer (with its paths), or
 /// our offer when the INVITE had none (the answer comes in the ACK).
-struct Session {
+struct OurSdp {
     body: String,
     paths: Option<Negotiated>,
     offer: Option<SessionDescription>,
 }
 
-fn session(core: &mut Core, invite: &Request) -> Result<Session, Refused> {
+fn our_sdp(core: &mut Core, invite: &Request) -> Result<OurSdp, Refused> {
     if !wire::has_sdp(invite.headers.content_type(), &invite.body) {
         let offer = media::offer(core);
-        return Ok(Session { body: offer.to_string(), paths: None, offer: Some(offer) });
+        return Ok(OurSdp { body: offer.to_string(), paths: None, offer: Some(offer) });
     }
     let not_acceptable = Refused { status: 488, reason: "Not Acceptable Here" };
     let (answer, paths) = media::answer(core, &invite.body).ok_or(not_acceptable)?;
-    Ok(Session { body: answer.to_string(), paths: Some(paths), offer: None })
+    Ok(OurSdp { body: answer.to_string(), paths: Some(paths), offer: None })
 }
 
 /// Reports a refused INVITE.

@@ -11,9 +11,9 @@ fn ports(core: &Core) -> (u16, u16) {
 
 /// The station's offer: audio sendrecv, H.264 video sendonly.
 pub fn offer(core: &mut Core) -> SessionDescription {
-    let session_id = core.ids.next() >> 1;
+    let origin_id = core.ids.next() >> 1;
     let m = &core.cfg.media;
-    sdp::offer(&m.caps, m.addr, ports(core), session_id)
+    sdp::offer(&m.caps, m.addr, ports(core), origin_id)
 }
 
 /// The paths after our `offer` got this answer body; `None` when the body
@@ -28,9 +28,9 @@ pub fn negotiate(offer: &SessionDescription, answer: &[u8]) -> Option<Negotiated
 /// not SDP or no stream could be accepted (the caller answers 488).
 pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, Negotiated)> {
     let offer = parse(offer)?;
-    let session_id = core.ids.next() >> 1;
+    let origin_id = core.ids.next() >> 1;
     let m = &core.cfg.media;
-    let answer = sdp::answer(&offer, &m.caps, m.addr, ports(core), session_id);
+    let answer = sdp::answer(&offer, &m.caps, m.addr, ports(core), origin_id);
     let paths = sdp::negotiate_answered(&offer, &answer);
     (paths.audio.is_some() || paths.video.is_some()).then_some((answer, paths))
 }

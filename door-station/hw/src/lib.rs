@@ -49,7 +49,9 @@
 //! decides when to pulse. No Wiegand, OSDP or door sensor yet. No async runtime:
 //! back-ends use plain threads and callbacks.
 
-#![forbid(unsafe_code)]
+// Unsafe code is denied everywhere but in `wiegand::rt`, the FFI calls that
+// make the Wiegand thread real-time.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod button;
@@ -59,6 +61,7 @@ mod error;
 mod gpio;
 mod pulse;
 pub mod relay;
+pub mod wiegand;
 
 #[cfg(feature = "rpi")]
 pub use button::RpiButton;

@@ -6,9 +6,11 @@
 //! ```
 //!
 //! Deadlines are computed from the frame's start, never from the previous edge,
-//! so a late edge does not push the rest of the frame late. The shell reports a
-//! pulse that came out too long with [`FrameScheduler::frame_overran`]: the
-//! frame is aborted (both lines released), and sent again once after a gap.
+//! so a late edge does not push the rest of the frame late. A pulse due so late
+//! that it would come out shorter than 20 µs is not started, and the shell
+//! reports a pulse that came out too long with [`FrameScheduler::frame_overran`]:
+//! either way the frame is aborted (both lines released), and sent again once
+//! after a gap.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -135,6 +137,9 @@ pub enum WiegandOutput {
     Edge(LineEdge),
     /// A frame went out completely.
     FrameSent(Bits),
+    /// An attempt was aborted (a pulse too late or too long); the frame is
+    /// sent again after the gap unless it was already a resend.
+    FrameAborted(Bits),
     /// A frame overran twice and was given up.
     FrameFailed(Bits),
 }
@@ -227,8 +232,16 @@ impl FrameScheduler {
         let Some(frame) = &mut self.current else {
             return;
         };
-        while frame.edges.front().is_some_and(|e| e.at <= now) {
-            let edge = frame.edges.pop_front().expect("front checked");
+        // A pulse started this late would end shorter than readers accept.
+        let max_late = self
+            .timing
+            .pulse
+            .saturating_sub(WiegandTiming::PULSE_RANGE.0);
+        while let Some(&edge) = frame.edges.front().filter(|e| e.at <= now) {
+            if edge.low && now > edge.at + max_late {
+                return self.frame_overran(now);
+            }
+            frame.edges.pop_front();
             self.out.push_back(WiegandOutput::Edge(edge));
         }
         if frame.edges.is_empty() {
@@ -254,6 +267,8 @@ impl FrameScheduler {
             }));
         }
         self.idle_from = Some(now + self.timing.frame_gap);
+        self.out
+            .push_back(WiegandOutput::FrameAborted(frame.bits.clone()));
         match frame.resends_left.checked_sub(1) {
             Some(left) => self.queue.push_front((frame.bits, left)),
             None => self.out.push_back(WiegandOutput::FrameFailed(frame.bits)),

@@ -162,12 +162,13 @@ fn an_overrun_releases_both_lines_and_resends_once_after_the_gap() {
     let late = t0 + us(400);
     s.frame_overran(late);
     let releases: Vec<_> = std::iter::from_fn(|| s.poll_output()).collect();
-    assert_eq!(releases.len(), 2);
+    assert_eq!(releases.len(), 3);
     assert!(
-        releases
+        releases[..2]
             .iter()
             .all(|o| matches!(o, WiegandOutput::Edge(e) if !e.low && e.at == late))
     );
+    assert_eq!(releases[2], WiegandOutput::FrameAborted(bits.clone()));
     assert_eq!(s.next_timeout(), Some(late + timing.frame_gap));
     s.handle_timeout(late + timing.frame_gap);
     s.frame_overran(late + timing.frame_gap + us(10));
@@ -214,4 +215,40 @@ fn timing_outside_what_readers_accept_is_refused() {
         ..ok
     };
     assert_eq!(overlap.validate(), Ok(()));
+}
+
+#[test]
+fn a_pulse_due_too_late_for_its_width_is_not_started() {
+    let t0 = Instant::now();
+    let timing = WiegandTiming::default();
+    let mut s = FrameScheduler::new(timing).unwrap();
+    let bits = encode(WiegandFormat::Raw(2), 0, 0b01).unwrap();
+    s.send(t0, bits);
+    s.handle_timeout(t0);
+    s.handle_timeout(t0 + timing.pulse);
+    let first: Vec<_> = std::iter::from_fn(|| s.poll_output()).collect();
+    assert_eq!(first.len(), 2, "the first pulse went out: {first:?}");
+    // Woken 31 µs after the second pulse's start: it would last only 19 µs.
+    let late = t0 + timing.interval + us(31);
+    s.handle_timeout(late);
+    let outs: Vec<_> = std::iter::from_fn(|| s.poll_output()).collect();
+    assert!(
+        outs.iter()
+            .all(|o| matches!(o, WiegandOutput::Edge(e) if !e.low)
+                || matches!(o, WiegandOutput::FrameAborted(_))),
+        "only releases and the abort: {outs:?}"
+    );
+    assert_eq!(
+        s.next_timeout(),
+        Some(late + timing.frame_gap),
+        "resent after the gap"
+    );
+    // 30 µs late still leaves a 20 µs pulse.
+    let mut s = FrameScheduler::new(timing).unwrap();
+    s.send(t0, encode(WiegandFormat::Raw(1), 0, 1).unwrap());
+    s.handle_timeout(t0 + us(30));
+    assert!(matches!(
+        s.poll_output(),
+        Some(WiegandOutput::Edge(LineEdge { low: true, .. }))
+    ));
 }

@@ -143,6 +143,7 @@ impl SendLoop {
         while let Some(output) = self.scheduler.poll_output() {
             match output {
                 WiegandOutput::Edge(edge) => self.apply(edge),
+                WiegandOutput::FrameAborted(_) => self.attempt_aborted(),
                 WiegandOutput::FrameSent(bits) => self.report(bits, true),
                 WiegandOutput::FrameFailed(bits) => self.report(bits, false),
             }
@@ -172,11 +173,14 @@ impl SendLoop {
     }
 
     fn overran(&mut self) {
+        self.scheduler.frame_overran(Instant::now());
+    }
+
+    fn attempt_aborted(&mut self) {
         self.overruns += 1;
         self.low_since = [None, None];
         self.widths.clear();
         self.lateness.clear();
-        self.scheduler.frame_overran(Instant::now());
     }
 
     fn report(&mut self, bits: Bits, sent: bool) {

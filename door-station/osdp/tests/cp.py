@@ -13,6 +13,7 @@ Scenarios:
   install KEY   Joins with SCBK-D (the reader is in install mode), sends
                 KEYSET with KEY, and waits for the session under the new key.
   join KEY      Joins with KEY; prints SECURE or NO_SC.
+  latency KEY   Joins with KEY, lets the panel poll for 5 s, prints LATENCY.
 """
 import os
 import select
@@ -54,6 +55,7 @@ class PtyChannel(osdp.Channel):
         self.rx = bytearray()
         self.sent_at = None
         self.latencies = []
+        self.writes = 0
         self.running = True
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -82,6 +84,7 @@ class PtyChannel(osdp.Channel):
     def write(self, buf):
         with self.lock:
             self.sent_at = time.monotonic()
+            self.writes += 1
         return os.write(self.fd, buf)
 
     def flush(self):
@@ -117,8 +120,8 @@ def latency_line(channel):
     if not values:
         return "LATENCY n=0"
     pick = lambda q: values[min(len(values) - 1, int(q * len(values)))] * 1000
-    return "LATENCY n=%d min=%.3f p50=%.3f p99=%.3f max=%.3f ms" % (
-        len(values), values[0] * 1000, pick(0.5), pick(0.99), values[-1] * 1000)
+    return "LATENCY n=%d writes=%d min=%.3f p50=%.3f p99=%.3f max=%.3f ms" % (
+        len(values), channel.writes, values[0] * 1000, pick(0.5), pick(0.99), values[-1] * 1000)
 
 
 def send_commands(cp):
@@ -177,13 +180,25 @@ def scenario_join(channel, key):
     return cp
 
 
+def scenario_latency(channel, key):
+    """Joins with KEY and lets the panel poll for a few seconds."""
+    cp = panel(channel, key)
+    say("SECURE" if cp.sc_wait(ADDRESS, timeout=10) else "NO_SC")
+    with channel.lock:
+        channel.latencies.clear()
+    time.sleep(5.0)
+    say(latency_line(channel))
+    return cp
+
+
 def main():
     scenario, key = sys.argv[1], bytes.fromhex(sys.argv[2])
     master, slave, path = open_pty()
     channel = PtyChannel(master)
     say("PTY " + path)
     sys.stdin.readline()  # the reader has opened the port
-    run = {"card": scenario_card, "install": scenario_install, "join": scenario_join}[scenario]
+    run = {"card": scenario_card, "install": scenario_install, "join": scenario_join,
+           "latency": scenario_latency}[scenario]
     cp = run(channel, key)
     cp.teardown()
     channel.running = False

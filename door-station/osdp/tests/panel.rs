@@ -242,3 +242,18 @@ fn install_mode_stores_the_keyset_and_the_next_start_joins_with_it() {
     panel.expect("NO_SC");
     panel.finish();
 }
+
+/// Not a timed assertion: prints the reply latency the panel measured at the
+/// byte (run with `--nocapture`); asserts only that replies were measured.
+#[test]
+fn poll_reply_latency_is_measured() {
+    let dir = temp_dir("latency");
+    let (mut panel, pty) = Panel::start("latency", &KEY);
+    let _reader = reader(&config(&pty, &dir.join("scbk"), Some(KEY), false));
+    panel.go();
+    panel.expect("SECURE");
+    let line = panel.expect("LATENCY ");
+    println!("OSDP reply latency over a pty on this machine: {line}");
+    assert!(!line.starts_with("LATENCY n=0"), "{line}");
+    panel.finish();
+}

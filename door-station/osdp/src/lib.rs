@@ -49,6 +49,8 @@ mod thread;
 
 pub use keyfile::{KeyFile, Scbk, format_key, parse_key};
 pub use pd::{LibOsdpReader, ReaderConfig, ReaderIdentity, SecureChannel};
+#[cfg(feature = "rpi")]
+pub use serial::GpioDirection;
 pub use serial::{Direction, SerialPort};
 pub use sim::{SimReader, SimReaderLog};
 pub use thread::ReaderThread;

@@ -29,6 +29,40 @@ pub trait Direction: Send {
     fn transmit(&mut self, on: bool);
 }
 
+/// A DE/RE line on a Raspberry Pi GPIO (BCM numbering), high while sending
+/// (`osdp.direction_gpio`).
+#[cfg(feature = "rpi")]
+#[derive(Debug)]
+pub struct GpioDirection {
+    pin: rppal::gpio::OutputPin,
+}
+
+#[cfg(feature = "rpi")]
+impl GpioDirection {
+    /// Claims `gpio` low (receiving).
+    pub fn open(gpio: u8) -> Result<Self, ReaderError> {
+        let error = |reason: String| ReaderError::Config {
+            reason: format!("RS-485 direction line GPIO {gpio}: {reason}"),
+        };
+        let pin = rppal::gpio::Gpio::new()
+            .and_then(|g| g.get(gpio))
+            .map_err(|e| error(e.to_string()))?
+            .into_output_low();
+        Ok(GpioDirection { pin })
+    }
+}
+
+#[cfg(feature = "rpi")]
+impl Direction for GpioDirection {
+    fn transmit(&mut self, on: bool) {
+        if on {
+            self.pin.set_high();
+        } else {
+            self.pin.set_low();
+        }
+    }
+}
+
 /// An open tty, raw, 8N1, non-blocking.
 #[derive(Debug)]
 pub struct SerialPort {

@@ -1,5 +1,10 @@
-//! Making the sending thread real-time (Linux): `SCHED_FIFO`, 1 ns timer
-//! slack, memory locked. The one place in this crate that calls C.
+//! Making the sending thread real-time (Linux): `SCHED_FIFO` and 1 ns timer
+//! slack. The one place in this crate that calls C.
+//!
+//! Memory is not locked here: `mlockall(MCL_FUTURE)` would apply to the whole
+//! daemon (video buffers included) and make allocations fail past
+//! `RLIMIT_MEMLOCK`. The thread touches little memory while it sends, and a
+//! page fault mid-pulse is caught by the width check like any other delay.
 
 #![allow(unsafe_code)]
 
@@ -16,14 +21,13 @@ pub enum Realtime {
     },
 }
 
-/// Asks for `SCHED_FIFO` at the highest priority for the calling thread, sets
-/// the timer slack to 1 ns and locks the process's memory (best effort).
+/// Asks for `SCHED_FIFO` at the highest priority for the calling thread and
+/// sets its timer slack to 1 ns (best effort).
 pub fn make_current_thread_realtime() -> Realtime {
     // SAFETY: plain syscalls on the calling thread with valid arguments; the
     // `sched_param` lives on the stack for the duration of the call.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
-        libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE);
         let priority = libc::sched_get_priority_max(libc::SCHED_FIFO);
         let param = libc::sched_param {
             sched_priority: priority,

@@ -206,3 +206,63 @@ fn wait_until(deadline: Instant) {
         std::hint::spin_loop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SystemClock;
+    use crate::wiegand::{SimWiegandLines, WiegandFormat, WiegandLog, decode, encode};
+    use std::sync::Arc;
+
+    /// Real clock, but no timing asserted: every frame the thread reports as
+    /// sent is on the lines, decodable, and its measured pulses are in range.
+    #[test]
+    fn frames_reported_sent_are_on_the_lines_and_decode() {
+        let lines = SimWiegandLines::new(Arc::new(SystemClock));
+        let log = lines.log();
+        let timing = WiegandTiming::default();
+        let sender = WiegandSender::spawn(Box::new(lines), timing).unwrap();
+        let bits = encode(WiegandFormat::H10306, 4321, 8765).unwrap();
+        for _ in 0..3 {
+            sender.send(bits.clone()).unwrap();
+        }
+        let reports: Vec<FrameReport> = (0..3)
+            .map(|_| {
+                sender
+                    .report_timeout(Duration::from_secs(30))
+                    .expect("a report per frame")
+            })
+            .collect();
+        drop(sender);
+        let sent = reports.iter().filter(|r| r.sent).count();
+        assert!(sent >= 1, "{reports:?}");
+        let (min, max) = WiegandTiming::PULSE_RANGE;
+        for report in reports.iter().filter(|r| r.sent) {
+            assert_eq!(report.bits, bits);
+            assert_eq!(report.widths.len(), bits.len());
+            assert!(
+                report.widths.iter().all(|w| (min..=max).contains(w)),
+                "{report:?}"
+            );
+        }
+        let decoded = log
+            .frames(timing.interval * 2)
+            .iter()
+            .filter_map(|f| decode(WiegandFormat::H10306, &WiegandLog::bits_of(f)).ok())
+            .count();
+        assert_eq!(decoded, sent);
+    }
+
+    #[test]
+    fn timing_readers_refuse_is_refused_at_spawn() {
+        let timing = WiegandTiming {
+            pulse: Duration::from_micros(5),
+            ..WiegandTiming::default()
+        };
+        let lines = SimWiegandLines::new(Arc::new(SystemClock));
+        assert!(matches!(
+            WiegandSender::spawn(Box::new(lines), timing),
+            Err(HwError::Wiegand { .. })
+        ));
+    }
+}

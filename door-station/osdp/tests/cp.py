@@ -14,6 +14,8 @@ Scenarios:
                 KEYSET with KEY, and waits for the session under the new key.
   join KEY      Joins with KEY; prints SECURE or NO_SC.
   latency KEY   Joins with KEY, lets the panel poll for 5 s, prints LATENCY.
+  plain KEY     A panel without Secure Channel (KEY unused): READY, then
+                CARD or NO_CARD.
 """
 import os
 import select
@@ -180,6 +182,19 @@ def scenario_join(channel, key):
     return cp
 
 
+def scenario_plain(channel, _key):
+    """No Secure Channel on the panel's side: prints READY after 3 s, then CARD
+    or NO_CARD."""
+    info = osdp.PDInfo(ADDRESS, channel, scbk=None, flags=[])
+    cp = osdp.ControlPanel([info], log_level=osdp.LogLevel.Warning)
+    cp.start()
+    time.sleep(3.0)
+    say("READY online=%d" % cp.is_online(ADDRESS))
+    card = wait_event(cp, osdp.Event.CardRead, timeout=4)
+    say("CARD bits=%d data=%s" % (card["length"], card["data"].hex()) if card else "NO_CARD")
+    return cp
+
+
 def scenario_latency(channel, key):
     """Joins with KEY and lets the panel poll for a few seconds."""
     cp = panel(channel, key)
@@ -198,7 +213,7 @@ def main():
     say("PTY " + path)
     sys.stdin.readline()  # the reader has opened the port
     run = {"card": scenario_card, "install": scenario_install, "join": scenario_join,
-           "latency": scenario_latency}[scenario]
+           "latency": scenario_latency, "plain": scenario_plain}[scenario]
     cp = run(channel, key)
     cp.teardown()
     channel.running = False

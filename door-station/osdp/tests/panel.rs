@@ -257,3 +257,33 @@ fn poll_reply_latency_is_measured() {
     assert!(!line.starts_with("LATENCY n=0"), "{line}");
     panel.finish();
 }
+
+/// With `enforce`, nothing but ID, CAP, COMSET and CHLNG is answered in clear
+/// text, so a panel without Secure Channel never gets the card; with Secure
+/// Channel off, the same panel does.
+#[test]
+fn an_enforcing_reader_gives_no_card_to_a_clear_text_panel() {
+    let dir = temp_dir("plain");
+    let bits = encode(WiegandFormat::H10301, 12, 345).unwrap();
+    for (secure, expect) in [(true, "NO_CARD"), (false, "CARD ")] {
+        let (mut panel, pty) = Panel::start("plain", &KEY);
+        let mut cfg = config(&pty, &dir.join("scbk"), Some(KEY), false);
+        if !secure {
+            cfg.secure = SecureChannel::Off;
+        }
+        let reader = reader(&cfg);
+        panel.go();
+        panel.expect("READY");
+        reader.report_card(CardFormat::Wiegand, bits.clone());
+        let line = panel.expect(expect);
+        if !secure {
+            assert_eq!(line, format!("CARD bits=26 data={}", hex(&bits.to_bytes())));
+            assert!(!reader.status().secure);
+        }
+        panel.finish();
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,7 +1,7 @@
 //! Wiegand output: the station presents an unlock to an access-control panel
 //! as a badge read on the panel's reader port.
 //!
-//! - [`format`]: pure [`encode`]/[`decode`] of H10301 (26), H10306 (34),
+//! - [`format`](mod@format): pure [`encode`]/[`decode`] of H10301 (26), H10306 (34),
 //!   Corporate 1000 (35), H10304 (37) and raw N-bit frames, with parity.
 //! - [`FrameScheduler`]: the sans-IO core; frames in, [`LineEdge`]s on
 //!   absolute deadlines out, gap between frames, resend after an overrun.

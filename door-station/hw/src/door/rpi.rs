@@ -39,10 +39,14 @@ pub struct DoorPins {
 #[derive(Debug)]
 pub struct RpiDoorInputs {
     _pins: Vec<InputPin>,
+    door_open: bool,
+    tampered: bool,
 }
 
 impl RpiDoorInputs {
-    /// Claims the wired inputs, sends each one's current level, then every edge.
+    /// Claims the wired inputs and sends every edge from now on; the levels
+    /// read at opening are [`door_open`](Self::door_open) and
+    /// [`tampered`](Self::tampered), to start the [`DoorMonitor`](super::DoorMonitor) with.
     pub fn open(pins: DoorPins, feed: Sender<DoorFeed>) -> Result<Self, HwError> {
         let gpio = open_gpio()?;
         let wired = [
@@ -51,6 +55,7 @@ impl RpiDoorInputs {
             (DoorInput::Tamper, pins.tamper),
         ];
         let mut claimed = Vec::new();
+        let (mut door_open, mut tampered) = (false, false);
         for (input, pin) in wired {
             let Some(pin) = pin else { continue };
             let error = |e: rppal::gpio::Error| HwError::Pin {
@@ -76,6 +81,20 @@ impl RpiDoorInputs {
             .map_err(error)?;
             claimed.push(line);
         }
-        Ok(RpiDoorInputs { _pins: claimed })
+        Ok(RpiDoorInputs {
+            _pins: claimed,
+            door_open,
+            tampered,
+        })
+    }
+
+    /// Whether the door contact read open when the inputs were opened.
+    pub fn door_open(&self) -> bool {
+        self.door_open
+    }
+
+    /// Whether the tamper input read active when the inputs were opened.
+    pub fn tampered(&self) -> bool {
+        self.tampered
     }
 }

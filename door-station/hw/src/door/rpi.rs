@@ -64,11 +64,11 @@ impl RpiDoorInputs {
             };
             let mut line = gpio.get(pin.gpio).map_err(error)?.into_input_pullup();
             let level = line.is_low() == pin.active_low;
-            let _ = feed.send(DoorFeed::Level {
-                at: Instant::now(),
-                input,
-                level,
-            });
+            match input {
+                DoorInput::Contact => door_open = level,
+                DoorInput::Tamper => tampered = level,
+                DoorInput::Exit => {}
+            }
             let tx = feed.clone();
             line.set_async_interrupt(Trigger::Both, None, move |event| {
                 let low = event.trigger == Trigger::FallingEdge;

@@ -1,0 +1,10 @@
+//! placeholder
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod config_check;
+pub mod passwd;
+pub mod registrar;
+pub mod reply;
+pub mod routes;

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod auth;
 pub mod config_check;
 pub mod passwd;
 pub mod registrar;

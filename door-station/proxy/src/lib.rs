@@ -9,3 +9,4 @@ pub mod passwd;
 pub mod registrar;
 pub mod reply;
 pub mod routes;
+pub mod core;

@@ -186,7 +186,7 @@ pub enum ConfigError {
         fix: String,
     },
     /// A value that reads but cannot work.
-    #[error("{file}:{line}: {key}: {problem}; fix: {fix}")]
+    #[error("{}{key}: {problem}; fix: {fix}", located(file, *line))]
     Invalid {
         /// The file.
         file: String,
@@ -199,6 +199,11 @@ pub enum ConfigError {
         /// What to do.
         fix: String,
     },
+}
+
+/// `file:line: `, or `file: (default of) ` for a key not in the file.
+fn located(file: &str, line: usize) -> String {
+    if line == 0 { format!("{file}: (default of) ") } else { format!("{file}:{line}: ") }
 }
 
 /// Reads and checks `path`.

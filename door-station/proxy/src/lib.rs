@@ -10,3 +10,4 @@ pub mod registrar;
 pub mod reply;
 pub mod routes;
 pub mod core;
+pub mod setup;

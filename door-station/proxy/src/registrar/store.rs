@@ -9,7 +9,6 @@
 //! a text editor. A line that does not parse is skipped with a warning, so
 //! one damaged line does not lose the other bindings.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -90,17 +89,7 @@ pub fn from_text(text: &str) -> (Vec<(Aor, Binding)>, Vec<String>) {
 
 /// Writes the snapshot atomically: temporary file, fsync, rename, fsync of the directory.
 pub fn save(path: &Path, bindings: &[(Aor, Binding)]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(to_text(bindings).as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    crate::setup::write_atomically(path, to_text(bindings).as_bytes())
 }
 
 /// Reads the snapshot; a missing file is an empty store.

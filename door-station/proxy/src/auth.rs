@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ds_sip::digest::{Credentials, DigestServer, Rejection, Verification};
+use ds_sip::digest::{Algorithm, Challenge, Credentials, DigestServer, Rejection, Verification};
 use ds_sip::{Method, Request, Response};
 
 use crate::config::TrustedNet;
@@ -34,6 +34,9 @@ pub struct AuthSettings {
     pub max_failures: u32,
     /// Lockout length, seconds.
     pub lockout_s: u64,
+    /// Algorithms offered, one challenge each, in this order (clients that
+    /// read only the first challenge use the first).
+    pub algorithms: Vec<Algorithm>,
 }
 
 /// What to do with a request.
@@ -141,8 +144,10 @@ impl Authenticator {
         };
         let mut resp = answer(req, status);
         let server = server_for(&mut self.servers, &self.secret, &self.settings, realm);
-        for ch in server.challenges(now_s, stale) {
-            resp.headers.push(header, ch.to_string());
+        let first = server.challenge(self.settings.algorithms.first().copied().unwrap_or(Algorithm::Md5), now_s, stale);
+        resp.headers.push(header, first.to_string());
+        for alg in self.settings.algorithms.iter().skip(1) {
+            resp.headers.push(header, Challenge { algorithm: *alg, ..first.clone() }.to_string());
         }
         resp
     }

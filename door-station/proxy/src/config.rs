@@ -77,6 +77,10 @@ pub struct Auth {
     pub max_failures: u32,
     /// How long a locked-out source is refused with 403.
     pub lockout_s: u64,
+    /// Digest algorithms offered, in order: `"SHA-256"`, `"MD5"`. RFC 8760
+    /// §2.4 orders by preference; clients that read only the first
+    /// challenge (SIPp 3.6) need MD5 first.
+    pub algorithms: Vec<String>,
 }
 
 impl Default for Auth {
@@ -88,6 +92,7 @@ impl Default for Auth {
             nonce_lifetime_s: 300,
             max_failures: 5,
             lockout_s: 300,
+            algorithms: vec!["SHA-256".into(), "MD5".into()],
         }
     }
 }

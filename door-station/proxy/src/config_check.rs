@@ -89,6 +89,10 @@ fn check_auth(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::confi
             out.push(err("auth.trusted_hosts", format!("{t:?} is not an IP or CIDR"), "write e.g. \"192.168.1.0/24\""));
         }
     }
+    let algs = &cfg.auth.algorithms;
+    if algs.is_empty() || algs.iter().any(|a| ds_sip::digest::Algorithm::parse(a).is_err()) {
+        out.push(err("auth.algorithms", format!("{algs:?} is not a list of \"SHA-256\" and \"MD5\""), "write e.g. [\"SHA-256\", \"MD5\"]"));
+    }
     if cfg.auth.nonce_lifetime_s == 0 {
         out.push(err("auth.nonce_lifetime_s", "is 0".into(), "use e.g. 300"));
     }

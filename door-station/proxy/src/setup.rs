@@ -78,6 +78,7 @@ pub fn auth_settings(cfg: &ProxyConfig) -> AuthSettings {
         nonce_lifetime: Duration::from_secs(cfg.auth.nonce_lifetime_s),
         max_failures: cfg.auth.max_failures,
         lockout_s: cfg.auth.lockout_s,
+        algorithms: cfg.auth.algorithms.iter().filter_map(|a| ds_sip::digest::Algorithm::parse(a).ok()).collect(),
     }
 }
 

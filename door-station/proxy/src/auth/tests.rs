@@ -1,5 +1,5 @@
 use super::*;
-use ds_sip::digest::{Challenge, DigestClient, best_challenge};
+use ds_sip::digest::{Algorithm, Challenge, DigestClient, best_challenge};
 
 const T0: u64 = 1_700_000_000;
 
@@ -10,6 +10,7 @@ fn settings() -> AuthSettings {
         nonce_lifetime: Duration::from_secs(300),
         max_failures: 3,
         lockout_s: 60,
+        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
     }
 }
 
@@ -126,4 +127,13 @@ fn trusted_hosts_and_disabled_auth_pass_unchallenged() {
     assert_eq!(a.check(T0, &request(Method::Invite), "home", ip("10.9.3.4")), AuthOutcome::Authorized { user: None });
     let mut off = Authenticator::new(AuthSettings { enabled: false, ..settings() }, b"k".to_vec(), Passwd::default());
     assert_eq!(off.check(T0, &request(Method::Register), "home", ip("127.0.0.1")), AuthOutcome::Authorized { user: None });
+}
+
+#[test]
+fn challenges_follow_the_configured_order() {
+    let mut a = Authenticator::new(AuthSettings { algorithms: vec![Algorithm::Md5], ..settings() }, b"k".to_vec(), Passwd::default());
+    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else { panic!() };
+    let offered: Vec<&str> = resp.headers.get_all("WWW-Authenticate").collect();
+    assert_eq!(offered.len(), 1);
+    assert!(offered[0].contains("algorithm=MD5"));
 }

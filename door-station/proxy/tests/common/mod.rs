@@ -72,7 +72,7 @@ pub fn settings(fork_timeout: Duration) -> ProxySettings {
 }
 
 pub fn auth(enabled: bool, passwd: Passwd) -> Authenticator {
-    let s = AuthSettings { enabled, trusted: Vec::new(), nonce_lifetime: Duration::from_secs(300), max_failures: 3, lockout_s: 60 };
+    let s = AuthSettings { enabled, trusted: Vec::new(), nonce_lifetime: Duration::from_secs(300), max_failures: 3, lockout_s: 60, algorithms: vec![ds_sip::digest::Algorithm::Sha256, ds_sip::digest::Algorithm::Md5] };
     Authenticator::new(s, b"test secret".to_vec(), passwd)
 }
 

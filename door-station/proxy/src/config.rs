@@ -77,9 +77,11 @@ pub struct Auth {
     pub max_failures: u32,
     /// How long a locked-out source is refused with 403.
     pub lockout_s: u64,
-    /// Digest algorithms offered, in order: `"SHA-256"`, `"MD5"`. RFC 8760
-    /// §2.4 orders by preference; clients that read only the first
-    /// challenge (SIPp 3.6) need MD5 first.
+    /// Digest algorithms offered, one challenge each, in this order:
+    /// `"SHA-256"`, `"MD5"`. Default `["MD5"]`, as Flexisip's
+    /// `available-algorithms`: baresip 1.0 refuses a 401 that offers SHA-256
+    /// at all, and SIPp 3.6 answers only the first challenge. liblinphone 5
+    /// answers SHA-256.
     pub algorithms: Vec<String>,
 }
 
@@ -92,7 +94,7 @@ impl Default for Auth {
             nonce_lifetime_s: 300,
             max_failures: 5,
             lockout_s: 300,
-            algorithms: vec!["SHA-256".into(), "MD5".into()],
+            algorithms: vec!["MD5".into()],
         }
     }
 }

@@ -42,10 +42,16 @@ impl Locality {
         self.is_local_address(uri).then(|| self.domains.first().cloned()).flatten()
     }
 
-    /// True when the URI's host:port is one of our listen addresses (port 5060 when absent).
+    /// True when the URI's host:port is one of our listen addresses. A URI
+    /// naming one of our IPs without a port is ours too: phones often drop
+    /// the port from their AOR (liblinphone writes `sip:bob@127.0.0.1`).
     pub fn is_local_address(&self, uri: &str) -> bool {
         let Some(addr) = uri_socket(uri) else { return false };
-        self.local.iter().any(|p| p.addr == addr || (p.addr.ip().is_unspecified() && p.addr.port() == addr.port()))
+        let portless = !has_port(uri);
+        self.local.iter().any(|p| {
+            let same_ip = p.addr.ip() == addr.ip() || p.addr.ip().is_unspecified();
+            same_ip && (portless || p.addr.port() == addr.port())
+        })
     }
 
     /// The AOR of a URI in our domains, with a listen address mapped to the first domain.
@@ -137,6 +143,16 @@ fn uri_socket(uri: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
+/// True when the URI writes a port after its host.
+fn has_port(uri: &str) -> bool {
+    let Some(rest) = uri.trim().split_once(':').map(|(_, r)| r) else { return false };
+    let host_port = rest.split([';', '?']).next().unwrap_or("").rsplit('@').next().unwrap_or("");
+    match host_port.rsplit_once(']') {
+        Some((_, after)) => after.starts_with(':'),
+        None => host_port.contains(':'),
+    }
+}
+
 /// The peer for a URI whose host is an IP literal (port 5060, or 5061 for TLS).
 pub fn resolve(uri: &str) -> Option<Peer> {
     Some(Peer { addr: uri_socket(uri)?, transport: uri_transport(uri) })
@@ -167,7 +183,7 @@ mod tests {
     fn listen_addresses_stand_for_the_first_domain() {
         let l = loc();
         assert_eq!(l.our_aor("sip:alice@127.0.0.1:5060").unwrap().0, "alice@home");
-        assert_eq!(l.our_aor("sip:alice@127.0.0.1").unwrap().0, "alice@home");
+        assert_eq!(l.our_aor("sip:alice@127.0.0.1").unwrap().0, "alice@home", "a portless IP of ours is ours");
         assert_eq!(l.our_aor("sip:alice@HOME:5999;transport=tcp").unwrap().0, "alice@home");
         assert_eq!(l.our_aor("sip:alice@127.0.0.1:5070"), None, "another port is another host");
         assert_eq!(l.foreign_hop("sip:carol@cloud.example"), l.upstream);

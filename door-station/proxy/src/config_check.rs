@@ -117,7 +117,7 @@ fn check_routing(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::co
 
 fn check_relay(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::config::ConfigError>) {
     let r = &cfg.relay;
-    if r.port_min >= r.port_max || r.port_min % 2 != 0 || r.port_min < 1024 {
+    if r.port_min >= r.port_max || !r.port_min.is_multiple_of(2) || r.port_min < 1024 {
         let p = format!("{}..{} is not an even-started range above 1023", r.port_min, r.port_max);
         out.push(err("relay.port_min", p, "use e.g. port_min = 40000, port_max = 40999"));
     }

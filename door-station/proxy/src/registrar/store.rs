@@ -62,6 +62,9 @@ impl Line {
     }
 }
 
+/// Bindings read from a file, and one warning per line skipped.
+pub type Loaded = (Vec<(Aor, Binding)>, Vec<String>);
+
 /// The file text for `bindings`.
 pub fn to_text(bindings: &[(Aor, Binding)]) -> String {
     let mut out = String::new();
@@ -76,7 +79,7 @@ pub fn to_text(bindings: &[(Aor, Binding)]) -> String {
 }
 
 /// The bindings in a file text, and one warning per line skipped.
-pub fn from_text(text: &str) -> (Vec<(Aor, Binding)>, Vec<String>) {
+pub fn from_text(text: &str) -> Loaded {
     let (mut bindings, mut warnings) = (Vec::new(), Vec::new());
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         match serde_json::from_str::<Line>(line).ok().and_then(Line::binding) {
@@ -93,7 +96,7 @@ pub fn save(path: &Path, bindings: &[(Aor, Binding)]) -> std::io::Result<()> {
 }
 
 /// Reads the snapshot; a missing file is an empty store.
-pub fn load(path: &Path) -> std::io::Result<(Vec<(Aor, Binding)>, Vec<String>)> {
+pub fn load(path: &Path) -> std::io::Result<Loaded> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(from_text(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), Vec::new())),

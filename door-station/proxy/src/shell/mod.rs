@@ -153,10 +153,8 @@ fn send(udp: &[Arc<UdpSocket>], conns: &mut HashMap<SocketAddr, mpsc::UnboundedS
     match t.dest.transport {
         Transport::Udp => {
             let sock = udp.iter().find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == t.dest.addr.is_ipv4())).or(udp.first());
-            if let Some(sock) = sock {
-                if let Err(e) = sock.try_send_to(&t.bytes, t.dest.addr) {
-                    tracing::debug!("udp to {}: {e}", t.dest.addr);
-                }
+            if let Some(Err(e)) = sock.map(|s| s.try_send_to(&t.bytes, t.dest.addr)) {
+                tracing::debug!("udp to {}: {e}", t.dest.addr);
             }
         }
         Transport::Tls => tracing::warn!("TLS to {} is not built in this version; dropped", t.dest.addr),

@@ -98,14 +98,19 @@ fn wrong_password_is_403_and_locks_out_the_source() {
     assert!(matches!(after, AuthOutcome::Challenge(_)), "the lockout ends");
 }
 
+/// A REGISTER answering a challenge issued at T0 with the right password.
+fn signed_register(a: &mut Authenticator) -> Request {
+    let req = request(Method::Register);
+    let AuthOutcome::Challenge(resp) = a.check(T0, &req, "home", ip("127.0.0.1")) else { panic!("expected a challenge") };
+    let ch = challenge_of(&resp, "WWW-Authenticate");
+    let value = DigestClient::new("alice", "secret").authorization(&ch, &Method::Register, "sip:home", "cn");
+    req.with_header("Authorization", value)
+}
+
 #[test]
 fn replayed_nonce_count_is_refused() {
     let mut a = authenticator();
-    let req = request(Method::Register);
-    let AuthOutcome::Challenge(resp) = a.check(T0, &req, "home", ip("127.0.0.1")) else { panic!() };
-    let ch = challenge_of(&resp, "WWW-Authenticate");
-    let value = DigestClient::new("alice", "secret").authorization(&ch, &Method::Register, "sip:home", "cn");
-    let signed = req.with_header("Authorization", value);
+    let signed = signed_register(&mut a);
     assert!(matches!(a.check(T0, &signed, "home", ip("127.0.0.1")), AuthOutcome::Authorized { .. }));
     assert!(matches!(a.check(T0, &signed, "home", ip("127.0.0.1")), AuthOutcome::Refused(_)));
 }
@@ -113,11 +118,8 @@ fn replayed_nonce_count_is_refused() {
 #[test]
 fn expired_nonce_is_challenged_stale() {
     let mut a = authenticator();
-    let req = request(Method::Register);
-    let AuthOutcome::Challenge(resp) = a.check(T0, &req, "home", ip("127.0.0.1")) else { panic!() };
-    let ch = challenge_of(&resp, "WWW-Authenticate");
-    let value = DigestClient::new("alice", "secret").authorization(&ch, &Method::Register, "sip:home", "cn");
-    let AuthOutcome::Challenge(again) = a.check(T0 + 301, &req.with_header("Authorization", value), "home", ip("127.0.0.1")) else { panic!() };
+    let signed = signed_register(&mut a);
+    let AuthOutcome::Challenge(again) = a.check(T0 + 301, &signed, "home", ip("127.0.0.1")) else { panic!() };
     assert!(challenge_of(&again, "WWW-Authenticate").stale);
 }
 

@@ -47,6 +47,7 @@ pub mod config_check;
 pub mod core;
 pub mod passwd;
 pub mod registrar;
+pub mod relay;
 pub mod reply;
 pub mod routes;
 pub mod setup;

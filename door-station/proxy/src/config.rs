@@ -158,11 +158,14 @@ pub struct Relay {
     pub port_max: u16,
     /// At most this many early-media legs per call.
     pub max_early_legs: usize,
+    /// The IP written into rewritten SDP and bound for relay ports; empty:
+    /// the first UDP listen address (set it when listening on 0.0.0.0).
+    pub address: String,
 }
 
 impl Default for Relay {
     fn default() -> Self {
-        Relay { enabled: false, port_min: 40_000, port_max: 40_999, max_early_legs: 4 }
+        Relay { enabled: false, port_min: 40_000, port_max: 40_999, max_early_legs: 4, address: String::new() }
     }
 }
 

@@ -121,6 +121,14 @@ fn check_relay(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::conf
         let p = format!("{}..{} is not an even-started range above 1023", r.port_min, r.port_max);
         out.push(err("relay.port_min", p, "use e.g. port_min = 40000, port_max = 40999"));
     }
+    let addr_ok = if r.address.is_empty() {
+        cfg.listen.udp.first().is_some_and(|a| !a.ip().is_unspecified())
+    } else {
+        r.address.parse::<std::net::IpAddr>().is_ok_and(|ip| !ip.is_unspecified())
+    };
+    if r.enabled && !addr_ok {
+        out.push(err("relay.address", format!("{:?} gives no address to put into SDP", r.address), "set the proxy's LAN IP, e.g. address = \"192.168.1.2\""));
+    }
     if r.max_early_legs == 0 {
         out.push(err("relay.max_early_legs", "is 0".into(), "use e.g. 4"));
     }

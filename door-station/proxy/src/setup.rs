@@ -95,7 +95,16 @@ pub fn proxy_settings(cfg: &ProxyConfig, upstream: Option<Peer>) -> ProxySetting
         fork_timeout: Duration::from_secs(cfg.routing.fork_timeout_s),
         max_forks: cfg.routing.max_forks,
         timers: Timers::default(),
+        relay: relay_settings(cfg),
     }
+}
+
+/// The relay's settings when `[relay] enabled`: SDP names `relay.address`,
+/// else the first UDP listen IP.
+pub fn relay_settings(cfg: &ProxyConfig) -> Option<crate::relay::RelaySettings> {
+    let r = &cfg.relay;
+    let ip = r.address.parse().ok().or_else(|| cfg.listen.udp.first().map(|a| a.ip()))?;
+    r.enabled.then_some(crate::relay::RelaySettings { ip, port_min: r.port_min, port_max: r.port_max, max_early_legs: r.max_early_legs })
 }
 
 /// `adduser`: sets the password of `identity` (`user@domain`) in `passwd`,

@@ -19,6 +19,7 @@
 
 mod fork;
 mod forward;
+mod media;
 mod request;
 mod response;
 pub mod target;
@@ -48,6 +49,8 @@ pub struct ProxySettings {
     pub max_forks: usize,
     /// Transaction timers.
     pub timers: Timers,
+    /// The early-media relay, when enabled.
+    pub relay: Option<crate::relay::RelaySettings>,
 }
 
 /// The stateful parts handed to the core.
@@ -83,6 +86,7 @@ pub struct Proxy {
     /// Server transaction of each client transaction.
     branch_owner: HashMap<TransactionKey, TransactionKey>,
     out: VecDeque<Transmit>,
+    relay: Option<crate::relay::RelayPlan>,
     seed: u64,
     counter: u64,
 }
@@ -93,6 +97,7 @@ impl Proxy {
     pub fn new(settings: ProxySettings, parts: ProxyParts, now: Instant, epoch_s: u64, seed: u64) -> Proxy {
         Proxy {
             layer: TransactionLayer::new(settings.timers),
+            relay: settings.relay.clone().map(crate::relay::RelayPlan::new),
             settings,
             registrar: parts.registrar,
             auth: parts.auth,
@@ -163,6 +168,11 @@ impl Proxy {
         self.registrar.snapshot()
     }
 
+    /// Relay sessions changed since the last call (`None`: ended), for the shell's relay task.
+    pub fn take_relay_changes(&mut self) -> Vec<(String, Option<crate::relay::MediaSession>)> {
+        self.relay.as_mut().map(crate::relay::RelayPlan::take_changes).unwrap_or_default()
+    }
+
     /// The registrar, to read.
     pub fn registrar(&self) -> &Registrar {
         &self.registrar
@@ -212,6 +222,17 @@ impl Proxy {
             for b in &ctx.branches {
                 self.branch_owner.remove(&b.key);
             }
+            let call_id = ctx.request.headers.call_id().unwrap_or_default();
+            if let Some(plan) = self.relay.as_mut().filter(|p| !p.is_answered(call_id)) {
+                plan.end(call_id);
+            }
+        }
+    }
+
+    /// Stops relaying a call (BYE, a failed INVITE).
+    fn end_relay(&mut self, call_id: &str) {
+        if let Some(plan) = self.relay.as_mut() {
+            plan.end(call_id);
         }
     }
 

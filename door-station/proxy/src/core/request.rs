@@ -95,6 +95,9 @@ impl Proxy {
 
     /// A Route remains after ours: loose routing to its top value, Request-URI kept.
     fn route_onward(&mut self, now: Instant, key: TransactionKey, req: Request, from: Peer) {
+        if req.method == Method::Bye {
+            self.end_relay(req.headers.call_id().unwrap_or_default());
+        }
         let top = req.headers.route().into_iter().next().map(|r| r.uri);
         match top.as_deref().and_then(|u| self.settings.locality.foreign_hop(u)) {
             Some(dest) => {
@@ -106,6 +109,9 @@ impl Proxy {
     }
 
     fn route_by_uri(&mut self, now: Instant, key: TransactionKey, req: Request, from: Peer) {
+        if req.method == Method::Bye {
+            self.end_relay(req.headers.call_id().unwrap_or_default());
+        }
         let loc = &self.settings.locality;
         let targets = if let Some(aor) = loc.our_aor(&req.uri) {
             let t = targets_for(loc, &self.routes, &self.registrar, self.epoch_s(now), &aor, self.settings.max_forks);
@@ -141,9 +147,13 @@ impl Proxy {
         let deadline = (req.method == Method::Invite).then(|| now + self.settings.fork_timeout);
         let mut ctx = ForkContext::new(key.clone(), req, deadline);
         let hash = loop_hash(&ctx.request);
+        let relayed = self.start_relay(&ctx.request);
         for target in targets {
             let b = branch(hash, self.next_n());
-            let out = forwarded(&self.settings.locality, &ctx.request, &target, from, &b, keep_uri);
+            let mut out = forwarded(&self.settings.locality, &ctx.request, &target, from, &b, keep_uri);
+            if relayed {
+                self.relay_branch_offer(&mut out);
+            }
             match self.layer.try_send_request(now, out.clone(), target.dest) {
                 Ok(client) => {
                     self.branch_owner.insert(client.clone(), key.clone());

@@ -15,9 +15,17 @@ impl Proxy {
         let Some(server) = self.branch_owner.get(client).cloned() else { return };
         let Some(ctx) = self.forks.get_mut(&server) else { return };
         let stop = ctx.stop;
-        let Some(branch) = ctx.branch_mut(client) else { return };
+        if ctx.branch_mut(client).is_none() {
+            return;
+        }
         resp.headers.remove_first("Via");
         let status = resp.status;
+        if ctx.is_invite() && (181..300).contains(&status) && !resp.body.is_empty() {
+            let call_id = ctx.request.headers.call_id().unwrap_or_default().to_string();
+            self.relay_answer(&call_id, client, &mut resp);
+        }
+        let Some(ctx) = self.forks.get_mut(&server) else { return };
+        let Some(branch) = ctx.branch_mut(client) else { return };
         if status < 200 {
             if branch.state == BranchState::Trying {
                 branch.state = BranchState::Proceeding;
@@ -96,7 +104,9 @@ impl Proxy {
         ctx.final_sent = true;
         let req = &ctx.request;
         let resp = ctx.best_response(|| answer(req, 408));
+        let call_id = req.headers.call_id().unwrap_or_default().to_string();
         self.respond(now, server, resp);
+        self.end_relay(&call_id);
     }
 
     /// CANCELs every branch still pending (except `keep`); branches that

@@ -68,6 +68,7 @@ pub fn settings(fork_timeout: Duration) -> ProxySettings {
         fork_timeout,
         max_forks: 16,
         timers: Timers::default(),
+        relay: None,
     }
 }
 
@@ -80,8 +81,13 @@ pub const ROUTES: &str = "<sip:everyone@home> <sip:a0@home>, <sip:a1@home>, <sip
 
 /// A proxy without auth, with [`ROUTES`] and `registrar`.
 pub fn proxy_with(t0: Instant, fork_timeout: Duration, registrar: Registrar) -> Proxy {
+    proxy_from(t0, settings(fork_timeout), registrar)
+}
+
+/// A proxy without auth, with [`ROUTES`], these settings and `registrar`.
+pub fn proxy_from(t0: Instant, settings: ProxySettings, registrar: Registrar) -> Proxy {
     let parts = ProxyParts { registrar, auth: auth(false, Passwd::default()), routes: Routes::parse(ROUTES).unwrap() };
-    Proxy::new(settings(fork_timeout), parts, t0, EPOCH, 42)
+    Proxy::new(settings, parts, t0, EPOCH, 42)
 }
 
 /// A REGISTER for `user@home` from `from` with `contact`.
@@ -130,8 +136,12 @@ pub struct Scene {
 
 /// Caller → proxy → callees `a0..an@home`, each registered through the proxy.
 pub fn scene(seed: u64, fork_timeout: Duration, scripts: Vec<Script>) -> Scene {
+    scene_with(seed, proxy_with(Instant::now(), fork_timeout, Registrar::new(LIMITS)), scripts)
+}
+
+/// As [`scene`], around a given core.
+pub fn scene_with(seed: u64, mut core: Proxy, scripts: Vec<Script>) -> Scene {
     let t0 = Instant::now();
-    let mut core = proxy_with(t0, fork_timeout, Registrar::new(LIMITS));
     for i in 0..scripts.len() {
         let contact = format!("<sip:callee@{}>", callee_addr(i));
         let out = exchange(&mut core, t0, callee_addr(i), &register(&format!("a{i}"), callee_addr(i), &contact, 1));
@@ -158,8 +168,16 @@ impl Scene {
     }
 
     pub fn invite(&mut self, target: &str) {
+        self.invite_with(target, "v=0\r\n");
+    }
+
+    pub fn invite_with(&mut self, target: &str, sdp: &str) {
         let now = self.sim.now();
-        self.sim.get_mut::<Caller>(self.caller).invite(now, target, Some("v=0\r\n"));
+        self.sim.get_mut::<Caller>(self.caller).invite(now, target, Some(sdp));
+    }
+
+    pub fn proxy_mut(&mut self) -> &mut Proxy {
+        &mut self.sim.get_mut::<ProxyParty>(self.proxy).core
     }
 
     /// Datagrams from `from` to `to` whose start line begins with `prefix`, not lost.

@@ -10,6 +10,7 @@
 //! }
 //! ```
 
+mod relay;
 mod tcp;
 
 use std::collections::HashMap;
@@ -55,6 +56,7 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut flush_at: Option<Instant> = None;
+    let relay = setup::relay_settings(&cfg).map(|r| relay::spawn(r.ip));
     tracing::info!("intercom-proxy up: udp {:?} tcp {:?}, {} bindings", cfg.listen.udp, cfg.listen.tcp, core.registrar().len());
     loop {
         let wake = [core.next_timeout(), flush_at].into_iter().flatten().min();
@@ -68,6 +70,11 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
         }
         while let Some(t) = core.poll_output() {
             send(&udp, &mut conns, &tx, t);
+        }
+        if let Some(relay) = &relay {
+            for change in core.take_relay_changes() {
+                let _ = relay.send(change);
+            }
         }
         if core.take_bindings_changed() {
             flush_at.get_or_insert(Instant::now() + STORE_DELAY);

@@ -4,13 +4,27 @@
 //! routes file reloaded on SIGHUP.
 //!
 //! Run with `cargo test -p intercom-proxy --test real_peers -- --ignored`.
-//! Ports: proxy 15090, SIPp 15092–15106, media 16300–16361 (all 127.0.0.1).
+//! Ports: proxy 15200, SIPp 15202–15210, media 16600–16661 (all 127.0.0.1).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-const PROXY: &str = "127.0.0.1:15090";
+const PROXY: &str = "127.0.0.1:15200";
+
+/// The tests share ports: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("intercom-proxy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 fn sipp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/sipp")
@@ -50,15 +64,19 @@ impl Drop for Proxy {
 }
 
 fn write_config(dir: &Path) -> PathBuf {
+    write_config_with(dir, "<sip:everyone@home> <sip:alice@home>, <sip:bob@home>, <sip:carol@home>\n", "")
+}
+
+fn write_config_with(dir: &Path, routes: &str, upstream: &str) -> PathBuf {
     let passwd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/passwd");
     let text = format!(
         "domains = [\"home\"]\n[listen]\nudp = [\"{PROXY}\"]\ntcp = [\"{PROXY}\"]\n[auth]\npasswd = \"{}\"\n\
-         [registrar]\nstore = \"{}\"\n[routing]\nroutes = \"{}\"\nfork_timeout_s = 20\n",
+         [registrar]\nstore = \"{}\"\n[routing]\nroutes = \"{}\"\nfork_timeout_s = 20\nupstream = \"{upstream}\"\n",
         passwd.display(),
         dir.join("bindings.jsonl").display(),
         dir.join("routes").display()
     );
-    std::fs::write(dir.join("routes"), "<sip:everyone@home> <sip:alice@home>, <sip:bob@home>, <sip:carol@home>\n").unwrap();
+    std::fs::write(dir.join("routes"), routes).unwrap();
     let path = dir.join("proxy.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -66,8 +84,12 @@ fn write_config(dir: &Path) -> PathBuf {
 
 /// A registered SIPp UAS (answers after `wait_ms`, or never when -1).
 fn uas(dir: &Path, user: &str, port: u16, media: u16, wait_ms: i32) -> Child {
+    uas_at(dir, PROXY, user, port, media, wait_ms)
+}
+
+fn uas_at(dir: &Path, registrar: &str, user: &str, port: u16, media: u16, wait_ms: i32) -> Child {
     Command::new(sipp_dir().join("run_uas.sh"))
-        .envs([("REGISTRAR", PROXY), ("SIP_USER", user), ("AUTH_PASS", "secret"), ("ECHO", "0"), ("TIMEOUT", "30")])
+        .envs([("REGISTRAR", registrar), ("SIP_USER", user), ("AUTH_PASS", "secret"), ("ECHO", "0"), ("TIMEOUT", "30")])
         .envs([("PORT", port.to_string()), ("MEDIA_PORT", media.to_string()), ("WAIT_MS", wait_ms.to_string())])
         .env("LOGDIR", dir)
         .stdout(std::process::Stdio::null())
@@ -77,8 +99,8 @@ fn uas(dir: &Path, user: &str, port: u16, media: u16, wait_ms: i32) -> Child {
 
 fn uac(dir: &Path, callee: &str) -> ExitStatus {
     Command::new(sipp_dir().join("run_uac.sh"))
-        .envs([("TARGET", PROXY), ("CALLEE", callee), ("DTMF", "1"), ("TALK_MS", "300"), ("PORT", "15092")])
-        .envs([("MEDIA_PORT", "16360"), ("TIMEOUT", "10")])
+        .envs([("TARGET", PROXY), ("CALLEE", callee), ("DTMF", "1"), ("TALK_MS", "300"), ("PORT", "15208")])
+        .envs([("MEDIA_PORT", "16660"), ("TIMEOUT", "10")])
         .env("LOGDIR", dir)
         .stdout(std::process::Stdio::null())
         .status()
@@ -95,6 +117,14 @@ fn register_with(dir: &Path, user: &str, password: &str, port: u16) -> ExitStatu
         .stdout(std::process::Stdio::null())
         .status()
         .expect("sipp")
+}
+
+/// Stops a peer: SIGTERM to its `timeout` wrapper, which forwards it to the
+/// peer's main process only. Never signal a kamailio's whole process group:
+/// its children must be stopped by its main process.
+fn stop_peer(child: &mut Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
 }
 
 fn msg_log(dir: &Path, port: u16) -> String {
@@ -116,28 +146,27 @@ fn requests(log: &str, method: &str) -> usize {
 #[test]
 #[ignore = "needs sipp; run with --ignored"]
 fn sipp_registers_forks_restarts_and_reloads() {
-    let dir = std::env::temp_dir().join(format!("intercom-proxy-peers-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let _one_at_a_time = serial();
+    let dir = fresh_dir("peers");
     let config = write_config(&dir);
     let proxy = Proxy::start(&config, &dir.join("proxy1.log"));
 
-    assert_eq!(register_with(&dir, "bob", "wrong", 15106).code(), Some(1), "a wrong password fails");
+    assert_eq!(register_with(&dir, "bob", "wrong", 15210).code(), Some(1), "a wrong password fails");
     let refused = std::fs::read_to_string(dir.join("reg_bob.msg.log")).unwrap();
     assert!(refused.contains("SIP/2.0 403 Forbidden"), "{refused}");
 
-    let mut callees = [uas(&dir, "alice", 15094, 16300, 1500), uas(&dir, "bob", 15096, 16320, -1), uas(&dir, "carol", 15098, 16340, -1)];
+    let mut callees = [uas(&dir, "alice", 15202, 16600, 1500), uas(&dir, "bob", 15204, 16620, -1), uas(&dir, "carol", 15206, 16640, -1)];
     let store = dir.join("bindings.jsonl");
     wait_for("three bindings on disk", Duration::from_secs(5), || {
         std::fs::read_to_string(&store).is_ok_and(|t| t.lines().count() == 3)
     });
     assert!(uac(&dir, "everyone").success(), "the call to everyone is answered");
-    for port in [15096, 15098] {
+    for port in [15204, 15206] {
         let log = msg_log(&dir, port);
         assert_eq!(requests(&log, "INVITE"), 1, "{port} rang");
         assert_eq!(requests(&log, "CANCEL"), 1, "{port} got CANCEL");
     }
-    assert_eq!(requests(&msg_log(&dir, 15094), "BYE"), 1, "the BYE reached the answerer");
+    assert_eq!(requests(&msg_log(&dir, 15202), "BYE"), 1, "the BYE reached the answerer");
 
     proxy.stop();
     let proxy = Proxy::start(&config, &dir.join("proxy2.log"));
@@ -145,13 +174,39 @@ fn sipp_registers_forks_restarts_and_reloads() {
     proxy.signal("-HUP");
     std::thread::sleep(Duration::from_millis(300));
     assert!(uac(&dir, "front").success(), "after restart and reload, front reaches alice");
-    let alice = msg_log(&dir, 15094);
+    let alice = msg_log(&dir, 15202);
     assert_eq!(requests(&alice, "INVITE"), 2);
     assert_eq!(requests(&alice, "REGISTER"), 2, "alice did not register again (challenge + answer only)");
 
     proxy.stop();
-    for c in &mut callees {
-        let _ = c.kill();
-        let _ = c.wait();
+    callees.iter_mut().for_each(stop_peer);
+}
+
+const KAMAILIO: &str = "127.0.0.1:15270";
+
+#[test]
+#[ignore = "needs sipp and kamailio; run with --ignored"]
+fn kamailio_as_the_cloud_rings_a_remote_member() {
+    let _one_at_a_time = serial();
+    let dir = fresh_dir("cloud");
+    let routes = "<sip:everyone@home> <sip:alice@home>, <sip:carol@sip.test>\n";
+    let config = write_config_with(&dir, routes, &format!("sip:{KAMAILIO}"));
+    let mut kamailio = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/kamailio/run.sh"))
+        .envs([("LISTEN", format!("udp:{KAMAILIO}")), ("TIMEOUT", "40".into()), ("RUNDIR", dir.join("kam").display().to_string())])
+        .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap())
+        .spawn()
+        .expect("kamailio");
+    let proxy = Proxy::start(&config, &dir.join("proxy.log"));
+    let mut alice = uas(&dir, "alice", 15202, 16600, -1);
+    let mut carol = uas_at(&dir, KAMAILIO, "carol", 15206, 16640, 1000);
+    wait_for("alice's binding", Duration::from_secs(5), || std::fs::read_to_string(dir.join("bindings.jsonl")).is_ok_and(|t| t.contains("alice")));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(uac(&dir, "everyone").success(), "carol answers through the cloud");
+    let carol_log = msg_log(&dir, 15206);
+    assert_eq!((requests(&carol_log, "INVITE"), requests(&carol_log, "BYE")), (1, 1));
+    assert_eq!(requests(&msg_log(&dir, 15202), "CANCEL"), 1, "alice at home is cancelled");
+    proxy.stop();
+    for c in [&mut alice, &mut carol, &mut kamailio] {
+        stop_peer(c);
     }
 }

@@ -118,12 +118,6 @@ impl ForkContext {
         }
     }
 
-    /// The earliest deadline of this context.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let fork = self.fork_deadline.filter(|_| self.stop == Stop::No);
-        self.branches.iter().filter(|b| !b.is_done()).filter_map(|b| b.give_up_at).chain(fork).min()
-    }
-
     /// The response to send upstream once every branch is done: the best
     /// one with merged challenges, 503 turned into 500 (§16.7 step 6), or
     /// `fallback` when no branch gave a final.

@@ -24,7 +24,7 @@ mod request;
 mod response;
 pub mod target;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ds_sip::message::intake::{Intake, parse_datagram};
@@ -85,6 +85,9 @@ pub struct Proxy {
     forks: HashMap<TransactionKey, ForkContext>,
     /// Server transaction of each client transaction.
     branch_owner: HashMap<TransactionKey, TransactionKey>,
+    /// When to look at which fork (fork timeout, give-up after CANCEL).
+    /// Entries may be stale; a due one only makes the fork check its deadlines.
+    wakeups: BTreeMap<Instant, Vec<TransactionKey>>,
     out: VecDeque<Transmit>,
     relay: Option<crate::relay::RelayPlan>,
     seed: u64,
@@ -105,6 +108,7 @@ impl Proxy {
             clock: (now, epoch_s),
             forks: HashMap::new(),
             branch_owner: HashMap::new(),
+            wakeups: BTreeMap::new(),
             out: VecDeque::new(),
             seed,
             counter: 0,
@@ -147,7 +151,7 @@ impl Proxy {
 
     /// When to call [`Proxy::handle_timeout`].
     pub fn next_timeout(&self) -> Option<Instant> {
-        let forks = self.forks.values().filter_map(ForkContext::next_deadline);
+        let forks = self.wakeups.keys().next().copied();
         let expiry = self.registrar.next_expiry_s().map(|s| self.instant_of(s));
         self.layer.next_timeout().into_iter().chain(forks).chain(expiry).min()
     }
@@ -190,6 +194,11 @@ impl Proxy {
 
     fn instant_of(&self, epoch_s: u64) -> Instant {
         self.clock.0 + Duration::from_secs(epoch_s.saturating_sub(self.clock.1))
+    }
+
+    /// Look at the fork of `server` again at `at`.
+    fn wake_at(&mut self, at: Instant, server: &TransactionKey) {
+        self.wakeups.entry(at).or_default().push(server.clone());
     }
 
     fn next_n(&mut self) -> u64 {

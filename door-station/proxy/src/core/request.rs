@@ -166,6 +166,9 @@ impl Proxy {
         if ctx.branches.is_empty() {
             return self.respond(now, &key, answer(&ctx.request, 500));
         }
+        if let Some(at) = deadline {
+            self.wake_at(at, &key);
+        }
         self.forks.insert(key, ctx);
         self.pump(now);
     }

@@ -31,11 +31,13 @@ impl Proxy {
                 branch.state = BranchState::Proceeding;
             }
             let owed = std::mem::take(&mut branch.cancel_owed).then(|| (branch.request.clone(), branch.dest));
+            let give_up = now + self.settings.timers.t1x64();
             if owed.is_some() {
-                branch.give_up_at = Some(now + self.settings.timers.t1x64());
+                branch.give_up_at = Some(give_up);
             }
             let forward = status > 100 && !ctx.final_sent && stop == Stop::No;
             if let Some((req, dest)) = owed {
+                self.wake_at(give_up, &server);
                 self.send_cancel(now, &req, dest);
             }
             if forward {
@@ -134,6 +136,9 @@ impl Proxy {
             let resp = answer(&ctx.request, assumed);
             ctx.offer(resp);
         }
+        if !cancels.is_empty() {
+            self.wake_at(give_up, server);
+        }
         for (req, dest) in cancels {
             self.send_cancel(now, &req, dest);
         }
@@ -148,8 +153,8 @@ impl Proxy {
 
     /// The fork timeout and the give-up time after a CANCEL.
     pub(super) fn fire_fork_timers(&mut self, now: Instant) {
-        let due: Vec<TransactionKey> =
-            self.forks.iter().filter(|(_, c)| c.next_deadline().is_some_and(|t| t <= now)).map(|(k, _)| k.clone()).collect();
+        let later = self.wakeups.split_off(&(now + std::time::Duration::from_nanos(1)));
+        let due: Vec<TransactionKey> = std::mem::replace(&mut self.wakeups, later).into_values().flatten().collect();
         for server in due {
             let Some(ctx) = self.forks.get_mut(&server) else { continue };
             if ctx.stop == Stop::No && ctx.fork_deadline.is_some_and(|t| t <= now) {

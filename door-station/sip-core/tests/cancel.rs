@@ -1,8 +1,8 @@
 //! CANCEL of a ringing call: 200 for the CANCEL, 487 for the INVITE, ACK hop by hop.
 
-mod common;
+mod scene;
 
-use common::*;
+use scene::*;
 use ds_sip::testkit::{Caller, Script};
 use ds_sip::transaction::TxEvent;
 use ds_sip::Method;
@@ -57,4 +57,22 @@ fn cancel_after_the_answer_changes_nothing() {
     assert_eq!(s.callee(0).final_sent(), Some(200));
     assert_eq!(statuses_for(s.caller(), Method::Cancel), [200], "the proxy still answers the CANCEL");
     assert_eq!(s.callee(0).cancels, 0, "nothing pending to cancel downstream");
+}
+
+#[test]
+fn cancel_of_an_unknown_invite_gets_481() {
+    let mut s = scene(1, vec![]);
+    let now = s.sim.now();
+    let invite = ds_sip::Request::new(Method::Invite, "sip:flat@house")
+        .with_header("Via", format!("SIP/2.0/UDP {CALLER};branch=z9hG4bKnever"))
+        .with_header("Max-Forwards", "70")
+        .with_header("From", "<sip:door@house>;tag=x")
+        .with_header("To", "<sip:flat@house>")
+        .with_header("Call-ID", "nope")
+        .with_header("CSeq", "1 INVITE");
+    let cancel = ds_sip::transaction::cancel_for(&invite);
+    let caller = s.sim.get_mut::<Caller>(s.caller);
+    caller.ep.layer.send_request(now, cancel, ds_sip::transaction::Peer::udp(PROXY));
+    s.sim.run(1000);
+    assert_eq!(statuses_for(s.caller(), Method::Cancel), [481]);
 }

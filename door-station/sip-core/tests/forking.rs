@@ -1,8 +1,8 @@
 //! A forked INVITE: early dialogs per fork, racing answers, CANCEL of the losers.
 
-mod common;
+mod scene;
 
-use common::*;
+use scene::*;
 use ds_sip::dialog::DialogState;
 use ds_sip::testkit::{Caller, Script};
 

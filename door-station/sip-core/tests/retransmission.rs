@@ -1,9 +1,9 @@
 //! Loss on the wire: the client retransmits on timer A, servers absorb the
 //! copies and answer them with their last response.
 
-mod common;
+mod scene;
 
-use common::*;
+use scene::*;
 use ds_sip::testkit::{Caller, Link, Script};
 
 #[test]

@@ -1,8 +1,8 @@
 //! Nobody answers: timers B and F end the client transactions with Timeout.
 
-mod common;
+mod scene;
 
-use common::*;
+use scene::*;
 use ds_sip::testkit::{Caller, Link, Script, Sim};
 use ds_sip::transaction::TxEvent;
 use std::time::Instant;

@@ -4,7 +4,7 @@ use super::endpoint_party;
 use super::wire::Endpoint;
 use crate::dialog::Dialog;
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{TransactionKey, TxEvent};
+use crate::transaction::{AnswerPoll, AnswerRetransmission, TransactionKey, Transport, TxEvent};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -52,9 +52,8 @@ struct Call {
     dialog: Dialog,
     provisional_at: Option<Instant>,
     answer_at: Option<Instant>,
-    /// The 2xx, retransmitted at `next` (T1 doubling to T2) until the ACK
-    /// or `until` (RFC 3261 §13.3.1.4).
-    ok: Option<(Response, Instant, Duration, Instant)>,
+    /// The 2xx, retransmitted until the ACK (RFC 3261 §13.3.1.4).
+    ok: Option<AnswerRetransmission>,
     final_sent: Option<u16>,
 }
 
@@ -81,6 +80,12 @@ impl Callee {
         let mut ep = Endpoint::new(addr, seed);
         let tag = format!("callee{:x}", ep.fresh());
         Callee { ep, tag, script, call: None, invites: 0, acks: 0, byes: 0, cancels: 0 }
+    }
+
+    /// Speak `transport`.
+    pub fn over(mut self, transport: Transport) -> Callee {
+        self.ep.set_transport(transport);
+        self
     }
 
     /// Our To tag.
@@ -116,11 +121,18 @@ impl Callee {
         self.call = Some(Call { key, invite, dialog, provisional_at, answer_at, ok: None, final_sent: None });
     }
 
+    /// §9.2: 200 for a CANCEL that matches our INVITE (and 487 for the
+    /// INVITE if it is still pending), 481 for one that does not.
     fn on_cancel(&mut self, now: Instant, key: TransactionKey, cancel: &Request) {
         self.cancels += 1;
-        let ok = self.with_tag(Response::for_request(cancel, 200, "OK"));
-        self.ep.layer.send_response(now, &key, ok);
         let invite_key = key.for_method(&Method::Invite);
+        let known = self.call.as_ref().is_some_and(|c| c.key == invite_key);
+        let resp = match known {
+            true => Response::for_request(cancel, 200, "OK"),
+            false => Response::for_request(cancel, 481, "Call/Transaction Does Not Exist"),
+        };
+        let resp = self.with_tag(resp);
+        self.ep.layer.send_response(now, &key, resp);
         let Some(call) = self.call.as_mut().filter(|c| c.key == invite_key && c.final_sent.is_none()) else {
             return;
         };
@@ -163,12 +175,12 @@ impl Callee {
 
     fn send_final(&mut self, now: Instant, status: u16, reason: &str) {
         let Some(resp) = self.invite_response(status, reason) else { return };
-        let t1 = self.ep.layer.timers().t1;
+        let timers = *self.ep.layer.timers();
         let Some(call) = self.call.as_mut() else { return };
         call.final_sent = Some(status);
         call.dialog.update(&resp);
         if (200..300).contains(&status) {
-            call.ok = Some((resp.clone(), now + t1, t1, now + t1 * 64));
+            call.ok = Some(AnswerRetransmission::new(now, &timers, resp.clone()));
         }
         let key = call.key.clone();
         self.ep.layer.send_response(now, &key, resp);
@@ -176,7 +188,7 @@ impl Callee {
 
     fn own_timeout(&self) -> Option<Instant> {
         let call = self.call.as_ref()?;
-        let ok = call.ok.as_ref().map(|(_, next, _, _)| *next);
+        let ok = call.ok.as_ref().map(AnswerRetransmission::next_timeout);
         [call.provisional_at, call.answer_at, ok].into_iter().flatten().min()
     }
 
@@ -199,20 +211,16 @@ impl Callee {
 
     /// RFC 3261 §13.3.1.4: the UAS core retransmits its 2xx until the ACK.
     fn retransmit_ok(&mut self, now: Instant) {
-        let t2 = self.ep.layer.timers().t2;
         let Some(call) = self.call.as_mut() else { return };
-        let Some((resp, next, interval, until)) = call.ok.take() else { return };
-        if next > now {
-            call.ok = Some((resp, next, interval, until));
-            return;
+        let Some(pending) = call.ok.as_mut() else { return };
+        match pending.poll(now) {
+            AnswerPoll::Wait => {}
+            AnswerPoll::Resend(resp) => {
+                let (key, resp) = (call.key.clone(), resp.clone());
+                self.ep.layer.send_response(now, &key, resp);
+            }
+            AnswerPoll::GiveUp => call.ok = None,
         }
-        if now >= until {
-            return;
-        }
-        let key = call.key.clone();
-        let interval = (interval * 2).min(t2);
-        call.ok = Some((resp.clone(), now + interval, interval, until));
-        self.ep.layer.send_response(now, &key, resp);
     }
 }
 

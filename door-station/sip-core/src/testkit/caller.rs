@@ -2,10 +2,10 @@
 //! per To tag, ACKs every 2xx and BYEs every answer but the first.
 
 use super::endpoint_party;
-use super::wire::{resolve, Endpoint};
+use super::wire::Endpoint;
 use crate::dialog::{Dialog, DialogId, DialogState};
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{cancel_for, Peer, TransactionKey, TxEvent};
+use crate::transaction::{cancel_for, Peer, TransactionKey, Transport, TxEvent};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -40,6 +40,13 @@ impl Caller {
             byes: Vec::new(),
             failures: Vec::new(),
         }
+    }
+
+    /// Speak `transport` to the proxy (TCP and TLS: no retransmissions).
+    pub fn over(mut self, transport: Transport) -> Caller {
+        self.ep.set_transport(transport);
+        self.proxy.transport = transport;
+        self
     }
 
     /// A request outside any dialog: fresh branch, tag and Call-ID.
@@ -173,14 +180,8 @@ impl Caller {
         }
     }
 
-    /// Where an in-dialog request goes: its first Route, else its Request-URI.
-    fn next_hop(req: &Request) -> Option<Peer> {
-        let uri = req.headers.route().first().map(|r| r.uri.clone()).unwrap_or_else(|| req.uri.clone());
-        resolve(&uri).map(Peer::udp)
-    }
-
     fn send_in_dialog(&mut self, ack: Request) {
-        if let Some(dest) = Caller::next_hop(&ack) {
+        if let Some(dest) = self.ep.next_hop(&ack) {
             self.ep.send_stateless(dest, Message::Request(ack));
         }
     }
@@ -189,7 +190,7 @@ impl Caller {
         let via = self.ep.via();
         let Some(d) = self.dialogs.iter_mut().find(|d| d.id() == *id) else { return };
         let bye = d.request(Method::Bye, via);
-        if let Some(dest) = Caller::next_hop(&bye) {
+        if let Some(dest) = self.ep.next_hop(&bye) {
             self.ep.layer.send_request(now, bye, dest);
             self.byes.push(id.clone());
         }

@@ -68,8 +68,9 @@ pub trait Party: Any {
 }
 
 /// Implements [`Party`] for a model with an `ep: Endpoint` field and the
-/// methods `on_events(now, events)` and `timeouts(&self) -> Option<Instant>`
-/// and `on_own_timers(now)`.
+/// methods `on_event(now, TxEvent)` (what the layer reported),
+/// `own_timeout(&self) -> Option<Instant>` and `on_own_timers(now)` (the
+/// model's own schedule, e.g. a callee's "answer after 2 s").
 macro_rules! endpoint_party {
     ($ty:ty) => {
         impl $crate::testkit::Party for $ty {

@@ -4,7 +4,7 @@
 use super::endpoint_party;
 use super::wire::{resolve, Endpoint};
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{cancel_for, Peer, TransactionKey, TxEvent};
+use crate::transaction::{branch_from, cancel_for, Peer, TransactionKey, Transport, TxEvent};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -47,6 +47,12 @@ impl ForkingProxy {
         ForkingProxy { ep, targets, forks: Vec::new(), relays: BTreeMap::new(), cancels_sent: 0 }
     }
 
+    /// Speak `transport` on both sides.
+    pub fn over(mut self, transport: Transport) -> ForkingProxy {
+        self.ep.set_transport(transport);
+        self
+    }
+
     fn on_event(&mut self, now: Instant, ev: TxEvent) {
         match ev {
             TxEvent::Request { key, request, .. } => self.on_request(now, key, request),
@@ -79,7 +85,8 @@ impl ForkingProxy {
         if fwd.headers.route().first().and_then(|r| resolve(&r.uri)) == Some(me) {
             fwd.headers.remove_first("Route");
         }
-        fwd.headers.push_front("Via", self.ep.via().to_string());
+        let via = if req.method == Method::Ack { self.stateless_via(req) } else { self.ep.via() };
+        fwd.headers.push_front("Via", via.to_string());
         let mf = req.headers.max_forwards().unwrap_or(70).saturating_sub(1);
         fwd.headers.set("Max-Forwards", mf.to_string());
         if record_route {
@@ -88,10 +95,13 @@ impl ForkingProxy {
         fwd
     }
 
-    /// Where a prepared request goes: its first Route, else its Request-URI.
-    fn next_hop(req: &Request) -> Option<Peer> {
-        let uri = req.headers.route().first().map(|r| r.uri.clone()).unwrap_or_else(|| req.uri.clone());
-        resolve(&uri).map(Peer::udp)
+    /// The Via for a stateless forward: its branch is a hash of the incoming
+    /// one, so a retransmitted ACK is forwarded with the same branch (§16.11).
+    fn stateless_via(&self, req: &Request) -> crate::message::Via {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        req.headers.top_via().and_then(|v| v.branch().map(str::to_string)).hash(&mut h);
+        self.ep.via_with(&branch_from(h.finish()))
     }
 
     fn fork(&mut self, now: Instant, server_key: TransactionKey, invite: Request) {
@@ -101,20 +111,22 @@ impl ForkingProxy {
         for target in self.targets.clone() {
             let mut fwd = self.prepare(&invite, true);
             fwd.uri = format!("sip:callee@{target}");
-            let dest = Peer::udp(target);
+            let dest = self.ep.peer_at(target);
             let key = self.ep.layer.send_request(now, fwd.clone(), dest);
             branches.push(Branch { key, request: fwd, dest, provisional: false, done: false, cancel_wanted: false });
         }
         self.forks.push(ForkContext { server_key, branches, answered: false, finals: Vec::new() });
     }
 
+    /// §16.10: 200 and CANCEL the branches, or 481 when no INVITE matches.
     fn on_cancel(&mut self, now: Instant, key: TransactionKey, cancel: &Request) {
-        let ok = Response::for_request(cancel, 200, "OK");
-        self.ep.layer.send_response(now, &key, ok);
         let invite_key = key.for_method(&Method::Invite);
-        if let Some(f) = self.forks.iter().position(|f| f.server_key == invite_key) {
-            self.cancel_branches(now, f, None);
-        }
+        let Some(f) = self.forks.iter().position(|f| f.server_key == invite_key) else {
+            let unknown = Response::for_request(cancel, 481, "Call/Transaction Does Not Exist");
+            return self.ep.layer.send_response(now, &key, unknown);
+        };
+        self.ep.layer.send_response(now, &key, Response::for_request(cancel, 200, "OK"));
+        self.cancel_branches(now, f, None);
     }
 
     /// CANCEL every pending branch of fork `f` except `keep`.
@@ -141,7 +153,7 @@ impl ForkingProxy {
     /// The ACK for a 2xx travels end to end: forward it statelessly.
     fn forward_ack(&mut self, ack: Request) {
         let fwd = self.prepare(&ack, false);
-        if let Some(dest) = ForkingProxy::next_hop(&fwd) {
+        if let Some(dest) = self.ep.next_hop(&fwd) {
             self.ep.send_stateless(dest, Message::Request(fwd));
         }
     }
@@ -149,7 +161,7 @@ impl ForkingProxy {
     /// In-dialog requests: one stateful forward, responses relayed back.
     fn relay(&mut self, now: Instant, server_key: TransactionKey, req: Request) {
         let fwd = self.prepare(&req, false);
-        let Some(dest) = ForkingProxy::next_hop(&fwd) else { return };
+        let Some(dest) = self.ep.next_hop(&fwd) else { return };
         let client_key = self.ep.layer.send_request(now, fwd, dest);
         self.relays.insert(client_key, server_key);
     }

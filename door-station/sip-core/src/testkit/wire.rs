@@ -1,36 +1,20 @@
 //! Bytes to messages for the simulated parties, and the plumbing every
 //! party shares: a transaction layer, a send queue, fresh branches and tags.
 
-use crate::message::{Message, Method, Request, Response, Via};
-use crate::transaction::{branch_from, Peer, TransactionLayer, Timers, TxEvent, TxOutput};
+use crate::message::intake::{self, Intake};
+use crate::message::{Message, Request, Via};
+use crate::transaction::{branch_from, Peer, TransactionLayer, Timers, Transport, TxEvent, TxOutput};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// Parse one datagram the simulated parties wrote. Lenient: it only has to
-/// read what [`Message::to_bytes`] writes; the strict checks live in
-/// `message::intake`.
+/// Parse one datagram with the strict intake (`message::intake`); `None`
+/// for anything that is not a well-formed message.
 pub fn decode(bytes: &[u8]) -> Option<Message> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let mut lines = head.split("\r\n");
-    let start = lines.next()?;
-    let mut headers = crate::message::Headers::default();
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        if !name.trim().eq_ignore_ascii_case("Content-Length") {
-            headers.push(name.trim(), value.trim());
-        }
+    match intake::parse_datagram(bytes) {
+        Intake::Message(m) => Some(m),
+        Intake::Reject(_) | Intake::Drop(_) => None,
     }
-    let body = body.as_bytes().to_vec();
-    if let Some(rest) = start.strip_prefix("SIP/2.0 ") {
-        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
-        let status = code.parse().ok()?;
-        return Some(Message::Response(Response { status, reason: reason.to_string(), headers, body }));
-    }
-    let mut parts = start.split(' ');
-    let (method, uri) = (Method::from_token(parts.next()?), parts.next()?.to_string());
-    Some(Message::Request(Request { method, uri, headers, body }))
 }
 
 /// The socket address in a `sip:user@ip:port;params` URI (no DNS here).
@@ -77,14 +61,22 @@ impl Endpoint {
     /// A Via for our address with a fresh branch.
     pub fn via(&mut self) -> Via {
         let branch = branch_from(self.fresh());
-        let v = format!("SIP/2.0/UDP {};branch={branch}", self.peer.addr);
+        self.via_with(&branch)
+    }
+
+    /// A Via for our address with this branch.
+    pub fn via_with(&self, branch: &str) -> Via {
+        let v = format!("SIP/2.0/{} {};branch={branch}", self.peer.transport.via_token(), self.peer.addr);
         Via::parse(&v).expect("our own Via parses")
     }
 
-    /// Decode a datagram and hand it to the layer; undecodable ones are dropped.
+    /// Parse a datagram and hand it to the layer; a malformed request is
+    /// answered with intake's ready-made response, anything else bad is dropped.
     pub fn receive(&mut self, now: Instant, from: Peer, bytes: &[u8]) {
-        if let Some(msg) = decode(bytes) {
-            self.layer.handle_message(now, msg, from);
+        match intake::parse_datagram(bytes) {
+            Intake::Message(msg) => self.layer.handle_message(now, msg, from),
+            Intake::Reject(resp) => self.layer.send_stateless(from, Message::Response(resp)),
+            Intake::Drop(_) => {}
         }
     }
 
@@ -103,6 +95,23 @@ impl Endpoint {
         events
     }
 
+    /// Where an in-dialog or forwarded request goes: its first Route, else
+    /// its Request-URI, on our transport.
+    pub fn next_hop(&self, req: &Request) -> Option<Peer> {
+        let uri = req.headers.route().first().map(|r| r.uri.clone()).unwrap_or_else(|| req.uri.clone());
+        resolve(&uri).map(|addr| self.peer_at(addr))
+    }
+
+    /// A peer at `addr` on our transport.
+    pub fn peer_at(&self, addr: SocketAddr) -> Peer {
+        Peer { addr, transport: self.peer.transport }
+    }
+
+    /// Speak `transport` instead of UDP (all parties of a scene must agree).
+    pub fn set_transport(&mut self, transport: Transport) {
+        self.peer.transport = transport;
+    }
+
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<(Peer, Vec<u8>)> {
         self.out.pop_front()
@@ -117,15 +126,20 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::{Method, Response};
 
     #[test]
     fn decode_reads_what_to_bytes_writes() {
         let req = Request::new(Method::Invite, "sip:a@127.0.0.1:5062")
             .with_header("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1")
+            .with_header("Max-Forwards", "70")
+            .with_header("From", "<sip:door@127.0.0.1>;tag=1")
+            .with_header("To", "<sip:a@127.0.0.1>")
+            .with_header("Call-ID", "c1")
+            .with_header("CSeq", "1 INVITE")
             .with_body("application/sdp", "v=0\r\n\r\nx");
-        let back = decode(&req.to_bytes()).unwrap();
-        assert_eq!(back, Message::Request(req));
-        let resp = Response::for_request(&Request::new(Method::Bye, "sip:x"), 487, "Request Terminated");
+        assert_eq!(decode(&req.to_bytes()), Some(Message::Request(req.clone())));
+        let resp = Response::for_request(&req, 487, "Request Terminated");
         assert_eq!(decode(&resp.to_bytes()), Some(Message::Response(resp)));
         assert_eq!(decode(b"garbage"), None);
     }

@@ -434,14 +434,17 @@ fn rsip_alone_gets_these_wrong() {
     assert_eq!(wrong.len(), 6 + 11, "{wrong:?}");
 }
 
-/// rsip's URI parser, on URIs intake accepts: it truncates user parts with
-/// `?` or `;` and cannot read IPv6 references, so intake checks URIs itself
-/// and `NameAddr::rsip_uri` is only for hosts and parameters.
+/// rsip's URI parser: it drops the host after a user part with `;` or a
+/// password, cannot read IPv6 references and accepts spaces, so intake checks
+/// URIs itself and `NameAddr::rsip_uri` is only for typed access.
 #[test]
 fn rsip_uri_findings() {
     let round_trip = |u: &str| rsip::Uri::try_from(u).map(|x| x.to_string()).ok();
     assert_eq!(round_trip("sip:%75se%72@example.com").as_deref(), Some("sip:%75se%72@example.com"));
     assert_eq!(round_trip("sip:user;par=u%40example.net@example.com").as_deref(), Some("sip:user;par=u%40example.net"));
+    let odd =
+        "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com";
+    assert_eq!(round_trip(odd).as_deref(), Some("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"));
     assert_eq!(round_trip("sip:[2001:db8::1]:5060"), None);
     assert_eq!(round_trip("sip:a b@c").as_deref(), Some("sip:a b@c"), "rsip accepts a space");
 }

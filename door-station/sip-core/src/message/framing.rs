@@ -54,7 +54,8 @@ pub struct StreamFramer {
 }
 
 impl StreamFramer {
-    /// A framer refusing messages longer than `max_message` bytes.
+    /// A framer refusing messages longer than `max_message` bytes (head and
+    /// body; 64 KiB, the largest UDP datagram, is a sensible bound).
     pub fn new(max_message: usize) -> Self {
         StreamFramer {
             buf: Vec::new(),

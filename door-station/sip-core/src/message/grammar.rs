@@ -23,10 +23,12 @@ fn is_word_char(c: char) -> bool {
 
 /// `Call-ID = word [ "@" word ]`.
 pub fn call_id(s: &str) -> Result<(), Expected> {
-    let mut parts = s.splitn(2, '@');
-    let ok = |w: Option<&str>| w.is_some_and(|w| !w.is_empty() && w.chars().all(is_word_char));
-    let (first, second) = (parts.next(), parts.next());
-    if ok(first) && (second.is_none() || ok(second)) { Ok(()) } else { Err("word [\"@\" word]") }
+    let word = |w: &str| !w.is_empty() && w.chars().all(is_word_char);
+    let ok = match s.split_once('@') {
+        Some((local, host)) => word(local) && word(host),
+        None => word(s),
+    };
+    if ok { Ok(()) } else { Err("word [\"@\" word]") }
 }
 
 /// Whitespace inside a header value (after unfolding).

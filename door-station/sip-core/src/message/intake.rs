@@ -34,13 +34,15 @@
 //!
 //! # Why rsip does not frame or parse messages
 //! `rsip::SipMessage::try_from` rejects 6 of the 13 valid RFC 4475 messages
-//! (wsinv, intmeth, esc01, esc02, longreq, semiuri: folded lines, LWS around
-//! `/` in Via, extension methods, `?` in a user part) and accepts 16 of the 19
+//! (wsinv, intmeth, esc01, longreq and semiuri fail in its tokenizer; esc02
+//! because it refuses extension methods) and accepts 11 of the 19
 //! invalid ones, and it cannot tell an incomplete stream from a broken one.
 //! `tests/rfc4475.rs` records its result for every torture message. rsip stays
 //! behind [`NameAddr::rsip_uri`](super::NameAddr::rsip_uri) for typed access
-//! to URIs intake has already checked; it cannot read IPv6 references and
-//! truncates a user part containing `?`, so intake checks URIs itself.
+//! to URIs intake has already checked. Its URI parser is not a validator
+//! either: it cannot read IPv6 references, accepts spaces, and drops the
+//! host of `sip:user;par=u%40example.net@example.com`, so intake checks URIs
+//! with its own grammar.
 
 use super::fields::{self, Boundary};
 use super::reply;
@@ -48,7 +50,7 @@ use super::start_line::{self, is_status_line};
 use super::{Headers, Message, Method, Request, Response, checks};
 
 pub use super::framing::{FramingError, StreamFramer};
-pub use super::semantics::{Role, check_semantics};
+pub use super::semantics::{BODY_TYPES, Role, URI_SCHEMES, check_semantics};
 
 /// What intake made of some bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

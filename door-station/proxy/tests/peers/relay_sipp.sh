@@ -5,6 +5,7 @@
 # after the answer. Expected counts: 100 in; 100 to alice's 16600; 50 each
 # to bob's 16620 and carol's 16640 (copies stop at the 200).
 # Usage: relay_sipp.sh path/to/intercom-proxy [workdir]
+# Load: BURST_N=20000 BURST_GAP=0 relay_sipp.sh ... (then count per second).
 set -eu
 BIN=$1; W=${2:-/tmp/intercom-proxy-relay}
 HERE=$(cd "$(dirname "$0")" && pwd); P=$HERE/sipp
@@ -38,7 +39,7 @@ for spec in "alice 15202 16600 4000" "bob 15204 16620 -1" "carol 15206 16640 -1"
     LOGDIR="$W" "$P/run_uas.sh" > "$W/$1.out" 2>&1 &
 done
 sleep 1
-python3 "$HERE/rtp_burst.py" 0.8 2.6 &
+python3 "$HERE/rtp_burst.py" 0.8 2.6 "${BURST_N:-50}" "${BURST_GAP:-0.02}" &
 TARGET=127.0.0.1:15200 CALLEE=everyone DTMF_MODE=none TALK_MS=3000 PORT=15208 MEDIA_PORT=16660 TIMEOUT=10 \
   LOGDIR="$W" "$P/run_uac.sh" > "$W/uac.out" 2>&1
 echo "call: ok"

@@ -10,6 +10,8 @@
 //! - [`registrar`]: sans-IO bindings per AOR, and [`registrar::store`], their file.
 //! - [`auth`]: challenges and verification on ds-sip's `DigestServer`, lockout.
 //! - [`core`]: the sans-IO proxy on ds-sip's `TransactionLayer`.
+//! - [`relay`]: the early-media relay's plan (ports, SDP rewriting, where each
+//!   packet goes); the daemon's relay task moves the packets.
 //! - [`setup`]: from files to a ready core (shared by the daemon and `--check-config`).
 //!
 //! The daemon (`src/main.rs`, `src/shell/`) owns the sockets and the clock.
@@ -26,6 +28,7 @@
 //!     }
 //!     while let Some(t) = proxy.poll_output() { send t.bytes to t.dest }
 //!     if proxy.take_bindings_changed() { registrar::store::save(path, &proxy.bindings()) }
+//!     for change in proxy.take_relay_changes() { relay_task.send(change) }
 //!     sleep until proxy.next_timeout() or the next datagram
 //! }
 //! ```
@@ -36,8 +39,8 @@
 //! # What it does not do (yet)
 //! No TLS (a TLS next hop is dropped with a warning), no DNS inside the core
 //! (foreign hosts go to the upstream proxy, resolved by the shell at start),
-//! no early-media relay (the `[relay]` section is read and checked only), no
-//! registration towards the upstream proxy, no RFC 5626 outbound/GRUU.
+//! no registration towards the upstream proxy, no RFC 5626 outbound/GRUU, no
+//! relay inactivity timeout (a relayed call ends on BYE, CANCEL or failure).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -11,7 +11,7 @@
 //! `HA1 = H(user ":" domain ":" password)`, `clrtxt:` the password itself),
 //! then `;` and an optional alias (a phone number in Flexisip) that is kept
 //! but not used. `#` starts a comment. A `clrtxt:` entry is accepted with a
-//! warning; [`add_user`] writes only hashes.
+//! warning; [`crate::setup::add_user`] writes only hashes.
 
 use std::collections::BTreeMap;
 

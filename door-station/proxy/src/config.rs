@@ -138,11 +138,41 @@ pub struct Routing {
     /// The outbound proxy for foreign domains, e.g. `sip:127.0.0.1:5070`
     /// (`;transport=tcp` allowed); empty: forward to the Request-URI host.
     pub upstream: String,
+    /// House users registered at the upstream proxy, so the cloud's calls come here.
+    pub register_upstream: Vec<RegisterUpstream>,
+}
+
+/// One `[[routing.register_upstream]]` account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterUpstream {
+    /// The address at the cloud, `sip:door@cloud.example`.
+    pub aor: String,
+    /// Digest username; empty: the user part of `aor`.
+    pub user: String,
+    /// Digest password for the cloud.
+    pub password: String,
+    /// The house user the cloud's calls go to (e.g. `everyone`); empty: the user part of `aor`.
+    pub local: String,
+    /// Expiry asked for (the cloud may shorten it).
+    pub expires_s: u32,
+}
+
+impl Default for RegisterUpstream {
+    fn default() -> Self {
+        RegisterUpstream { aor: String::new(), user: String::new(), password: String::new(), local: String::new(), expires_s: 600 }
+    }
 }
 
 impl Default for Routing {
     fn default() -> Self {
-        Routing { routes: "/etc/door-station/routes".into(), fork_timeout_s: 30, max_forks: 16, upstream: String::new() }
+        Routing {
+            routes: "/etc/door-station/routes".into(),
+            fork_timeout_s: 30,
+            max_forks: 16,
+            upstream: String::new(),
+            register_upstream: Vec::new(),
+        }
     }
 }
 

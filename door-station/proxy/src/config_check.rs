@@ -113,6 +113,17 @@ fn check_routing(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::co
         let p = format!("{:?} is not sip:host[:port][;transport=udp|tcp]", r.upstream);
         out.push(err("routing.upstream", p, "write e.g. \"sip:cloud.example:5060;transport=tcp\" or leave it empty"));
     }
+    for a in &r.register_upstream {
+        if crate::routes::Aor::of_uri(&a.aor).is_none_or(|aor| aor.user().is_empty()) {
+            out.push(err("routing.register_upstream", format!("aor {:?} is not sip:user@domain", a.aor), "write e.g. aor = \"sip:door@cloud.example\""));
+        }
+        if r.upstream.is_empty() {
+            out.push(err("routing.upstream", "empty, but register_upstream needs it".into(), "set upstream = \"sip:cloud.example\""));
+        }
+        if a.expires_s < 60 {
+            out.push(err("routing.register_upstream", format!("expires_s {} is below 60", a.expires_s), "use e.g. 600"));
+        }
+    }
 }
 
 fn check_relay(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::config::ConfigError>) {

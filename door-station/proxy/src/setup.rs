@@ -96,6 +96,18 @@ pub fn proxy_settings(cfg: &ProxyConfig, upstream: Option<Peer>) -> ProxySetting
         max_forks: cfg.routing.max_forks,
         timers: Timers::default(),
         relay: relay_settings(cfg),
+        upstream_accounts: cfg.routing.register_upstream.iter().map(upstream_account).collect(),
+    }
+}
+
+fn upstream_account(a: &crate::config::RegisterUpstream) -> crate::core::UpstreamAccount {
+    let aor_user = crate::routes::user_host(&a.aor).map(|(u, _)| u.to_string()).unwrap_or_default();
+    crate::core::UpstreamAccount {
+        aor: a.aor.clone(),
+        user: if a.user.is_empty() { aor_user.clone() } else { a.user.clone() },
+        password: a.password.clone(),
+        local: if a.local.is_empty() { aor_user } else { a.local.clone() },
+        expires_s: a.expires_s,
     }
 }
 

@@ -23,6 +23,7 @@ mod media;
 mod request;
 mod response;
 pub mod target;
+mod uplink;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ use crate::routes::{Aor, Routes};
 
 pub use fork::{BranchState, ForkContext};
 pub use target::{Locality, Target};
+pub use uplink::{UpstreamAccount, Uplink};
 
 /// The core's settings, plain data built from `proxy.toml` by the shell.
 #[derive(Debug, Clone)]
@@ -51,6 +53,8 @@ pub struct ProxySettings {
     pub timers: Timers,
     /// The early-media relay, when enabled.
     pub relay: Option<crate::relay::RelaySettings>,
+    /// House users to register at the upstream proxy.
+    pub upstream_accounts: Vec<UpstreamAccount>,
 }
 
 /// The stateful parts handed to the core.
@@ -90,6 +94,7 @@ pub struct Proxy {
     wakeups: BTreeMap<Instant, Vec<TransactionKey>>,
     out: VecDeque<Transmit>,
     relay: Option<crate::relay::RelayPlan>,
+    uplinks: Vec<Uplink>,
     seed: u64,
     counter: u64,
 }
@@ -101,6 +106,7 @@ impl Proxy {
         Proxy {
             layer: TransactionLayer::new(settings.timers),
             relay: settings.relay.clone().map(crate::relay::RelayPlan::new),
+            uplinks: settings.upstream_accounts.iter().enumerate().map(|(i, a)| Uplink::new(a.clone(), now, seed.wrapping_add(i as u64))).collect(),
             settings,
             registrar: parts.registrar,
             auth: parts.auth,
@@ -140,6 +146,7 @@ impl Proxy {
         self.layer.handle_timeout(now);
         self.pump(now);
         self.fire_fork_timers(now);
+        self.refresh_uplinks(now);
         self.registrar.expire(self.epoch_s(now));
         self.pump(now);
     }
@@ -151,7 +158,7 @@ impl Proxy {
 
     /// When to call [`Proxy::handle_timeout`].
     pub fn next_timeout(&self) -> Option<Instant> {
-        let forks = self.wakeups.keys().next().copied();
+        let forks = self.wakeups.keys().next().copied().into_iter().chain(self.uplinks.iter().filter_map(Uplink::next_at)).min();
         let expiry = self.registrar.next_expiry_s().map(|s| self.instant_of(s));
         self.layer.next_timeout().into_iter().chain(forks).chain(expiry).min()
     }
@@ -219,7 +226,12 @@ impl Proxy {
     fn on_event(&mut self, now: Instant, ev: TxEvent) {
         match ev {
             TxEvent::Request { key, request, from } => self.on_request(now, key, request, from),
-            TxEvent::Response { key, response } => self.on_response(now, &key, response),
+            TxEvent::Response { key, response } => {
+                if !self.on_uplink_response(now, &key, &response) {
+                    self.on_response(now, &key, response);
+                }
+            }
+            TxEvent::Timeout { key } | TxEvent::TransportError { key } if self.on_uplink_lost(now, &key) => {}
             TxEvent::Timeout { key } => self.on_branch_lost(now, &key, 408),
             TxEvent::TransportError { key } => self.on_branch_lost(now, &key, 503),
             TxEvent::Terminated { key } => self.on_terminated(&key),

@@ -69,6 +69,7 @@ pub fn settings(fork_timeout: Duration) -> ProxySettings {
         max_forks: 16,
         timers: Timers::default(),
         relay: None,
+        upstream_accounts: Vec::new(),
     }
 }
 

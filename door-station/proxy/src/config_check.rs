@@ -187,6 +187,18 @@ mod tests {
     }
 
     #[test]
+    fn upstream_accounts_need_an_upstream_and_an_aor() {
+        let text = "[[routing.register_upstream]]\naor = \"sip:door@cloud\"\npassword = \"pw\"\n";
+        let errs = parse("p.toml", text).unwrap_err();
+        assert!(errs.iter().any(|e| e.to_string().contains("register_upstream needs it")), "{errs:?}");
+        let ok = format!("[routing]\nupstream = \"sip:127.0.0.1:5070\"\n{}", text);
+        let cfg = parse("p.toml", &ok).unwrap();
+        assert_eq!(cfg.routing.register_upstream[0].expires_s, 600);
+        let bad = "[routing]\nupstream = \"sip:x\"\n[[routing.register_upstream]]\naor = \"cloud\"\n";
+        assert!(parse("p.toml", bad).is_err());
+    }
+
+    #[test]
     fn upstream_uri_forms() {
         let u = UpstreamUri::parse("sip:127.0.0.1:5070;transport=tcp").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.transport), ("127.0.0.1", 5070, Transport::Tcp));

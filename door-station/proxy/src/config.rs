@@ -27,6 +27,21 @@ pub struct ProxyConfig {
     pub routing: Routing,
     /// The early-media relay.
     pub relay: Relay,
+    /// Certificates for SIP over TLS.
+    pub tls: Tls,
+}
+
+/// TLS files (PEM). Used by `listen.tls` and by every TLS next hop.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// Our certificate chain, needed for `listen.tls`.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// CA certificates that TLS next hops (the upstream proxy) must chain to;
+    /// empty: no TLS next hops.
+    pub ca: PathBuf,
 }
 
 impl Default for ProxyConfig {
@@ -38,6 +53,7 @@ impl Default for ProxyConfig {
             registrar: Registrar::default(),
             routing: Routing::default(),
             relay: Relay::default(),
+            tls: Tls::default(),
         }
     }
 }
@@ -50,13 +66,15 @@ pub struct Listen {
     pub udp: Vec<SocketAddr>,
     /// TCP sockets.
     pub tcp: Vec<SocketAddr>,
+    /// TLS sockets (SIP over TLS, RFC 3261 §26.2; 5061 is the usual port).
+    pub tls: Vec<SocketAddr>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         // 5060: the default SIP port (RFC 3261 §19.1.2). Loopback until configured.
         let addr: SocketAddr = ([127, 0, 0, 1], 5060).into();
-        Listen { udp: vec![addr], tcp: vec![addr] }
+        Listen { udp: vec![addr], tcp: vec![addr], tls: Vec::new() }
     }
 }
 

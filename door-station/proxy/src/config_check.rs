@@ -51,7 +51,19 @@ pub fn validate(cfg: &ProxyConfig, err: &MakeError<'_>) -> Vec<crate::config::Co
     check_auth(cfg, err, &mut out);
     check_routing(cfg, err, &mut out);
     check_relay(cfg, err, &mut out);
+    check_tls(cfg, err, &mut out);
     out
+}
+
+fn check_tls(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::config::ConfigError>) {
+    let t = &cfg.tls;
+    if !cfg.listen.tls.is_empty() && (t.cert.as_os_str().is_empty() || t.key.as_os_str().is_empty()) {
+        out.push(err("tls.cert", "listen.tls is set but tls.cert or tls.key is empty".into(), "give the PEM certificate chain and key"));
+    }
+    let tls_upstream = UpstreamUri::parse(&cfg.routing.upstream).is_some_and(|u| u.transport == Transport::Tls);
+    if tls_upstream && t.ca.as_os_str().is_empty() {
+        out.push(err("tls.ca", "the upstream uses TLS but tls.ca is empty".into(), "give the PEM CA the upstream's certificate chains to"));
+    }
 }
 
 fn check_domains(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::config::ConfigError>) {

@@ -86,10 +86,11 @@ pub fn auth_settings(cfg: &ProxyConfig) -> AuthSettings {
 pub fn proxy_settings(cfg: &ProxyConfig, upstream: Option<Peer>) -> ProxySettings {
     let udp = cfg.listen.udp.iter().map(|a| Peer { addr: *a, transport: Transport::Udp });
     let tcp = cfg.listen.tcp.iter().map(|a| Peer { addr: *a, transport: Transport::Tcp });
+    let tls = cfg.listen.tls.iter().map(|a| Peer { addr: *a, transport: Transport::Tls });
     ProxySettings {
         locality: Locality {
             domains: cfg.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
-            local: udp.chain(tcp).collect(),
+            local: udp.chain(tcp).chain(tls).collect(),
             upstream,
         },
         fork_timeout: Duration::from_secs(cfg.routing.fork_timeout_s),

@@ -184,6 +184,11 @@ impl Proxy {
         self.relay.as_mut().map(crate::relay::RelayPlan::take_changes).unwrap_or_default()
     }
 
+    /// The upstream proxy's address, if any.
+    pub fn upstream(&self) -> Option<Peer> {
+        self.settings.locality.upstream
+    }
+
     /// The registrar, to read.
     pub fn registrar(&self) -> &Registrar {
         &self.registrar

@@ -12,6 +12,7 @@
 
 mod relay;
 mod tcp;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,7 +51,12 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
     let mut core = build_core(&config_path, &cfg).await?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let udp = bind_udp(&cfg, &tx).await?;
-    tcp::listen(&cfg.listen.tcp, &tx).await?;
+    let tls = tls::Tls::load(&cfg)?;
+    tcp::listen(&cfg.listen.tcp, Transport::Tcp, None, &tx).await?;
+    if !cfg.listen.tls.is_empty() {
+        tcp::listen(&cfg.listen.tls, Transport::Tls, tls.clone(), &tx).await?;
+    }
+    let streams = Streams { tls, upstream_name: UpstreamUri::parse(&cfg.routing.upstream).map(|u| u.host), upstream: core.upstream() };
     let mut conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -69,7 +75,7 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
             _ = int.recv() => break,
         }
         while let Some(t) = core.poll_output() {
-            send(&udp, &mut conns, &tx, t);
+            send(&udp, &streams, &mut conns, &tx, t);
         }
         if let Some(relay) = &relay {
             for change in core.take_relay_changes() {
@@ -156,7 +162,14 @@ fn on_inbound(core: &mut Proxy, conns: &mut HashMap<SocketAddr, mpsc::UnboundedS
     }
 }
 
-fn send(udp: &[Arc<UdpSocket>], conns: &mut HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>, tx: &mpsc::UnboundedSender<Inbound>, t: Transmit) {
+/// What stream connections need: TLS, and the upstream's name for its certificate.
+struct Streams {
+    tls: Option<tls::Tls>,
+    upstream_name: Option<String>,
+    upstream: Option<Peer>,
+}
+
+fn send(udp: &[Arc<UdpSocket>], streams: &Streams, conns: &mut HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>, tx: &mpsc::UnboundedSender<Inbound>, t: Transmit) {
     match t.dest.transport {
         Transport::Udp => {
             let sock = udp.iter().find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == t.dest.addr.is_ipv4())).or(udp.first());
@@ -164,9 +177,18 @@ fn send(udp: &[Arc<UdpSocket>], conns: &mut HashMap<SocketAddr, mpsc::UnboundedS
                 tracing::debug!("udp to {}: {e}", t.dest.addr);
             }
         }
-        Transport::Tls => tracing::warn!("TLS to {} is not built in this version; dropped", t.dest.addr),
-        Transport::Tcp => {
-            let writer = conns.entry(t.dest.addr).or_insert_with(|| tcp::connect(t.dest.addr, tx.clone()));
+        Transport::Tcp | Transport::Tls => {
+            if t.dest.transport == Transport::Tls && !conns.contains_key(&t.dest.addr) && !streams.tls.as_ref().is_some_and(tls::Tls::can_connect) {
+                return tracing::warn!("TLS to {}: no tls.ca configured; dropped", t.dest.addr);
+            }
+            let tls = (t.dest.transport == Transport::Tls).then(|| {
+                let name = match (&streams.upstream_name, streams.upstream) {
+                    (Some(n), Some(up)) if up == t.dest => n.clone(),
+                    _ => t.dest.addr.ip().to_string(),
+                };
+                streams.tls.clone().map(|tls| (tls, name))
+            });
+            let writer = conns.entry(t.dest.addr).or_insert_with(|| tcp::connect(t.dest, tls.flatten(), tx.clone()));
             if writer.send(t.bytes).is_err() {
                 conns.remove(&t.dest.addr);
             }

@@ -37,7 +37,7 @@
 //! start (for nonces and binding expiry), the digest secret and a seed.
 //!
 //! # What it does not do (yet)
-//! No TLS (a TLS next hop is dropped with a warning), no DNS inside the core
+//! No client certificates, no DNS inside the core
 //! (foreign hosts go to the upstream proxy, resolved by the shell at start),
 //! no registration towards the upstream proxy, no RFC 5626 outbound/GRUU, no
 //! relay inactivity timeout (a relayed call ends on BYE, CANCEL or failure).

@@ -206,6 +206,8 @@ pub struct Relay {
     pub port_max: u16,
     /// At most this many early-media legs per call.
     pub max_early_legs: usize,
+    /// A relayed call whose media stopped this long is torn down (a lost BYE).
+    pub idle_timeout_s: u64,
     /// The IP written into rewritten SDP and bound for relay ports; empty:
     /// the first UDP listen address (set it when listening on 0.0.0.0).
     pub address: String,
@@ -213,7 +215,7 @@ pub struct Relay {
 
 impl Default for Relay {
     fn default() -> Self {
-        Relay { enabled: false, port_min: 40_000, port_max: 40_999, max_early_legs: 4, address: String::new() }
+        Relay { enabled: false, port_min: 40_000, port_max: 40_999, max_early_legs: 4, idle_timeout_s: 60, address: String::new() }
     }
 }
 

@@ -93,3 +93,17 @@ fn a_failed_call_frees_the_relay_and_extra_early_legs_go_direct() {
     assert_eq!(s.caller().failures(), [487]);
     assert_eq!(last_session(&mut s), Some(None));
 }
+
+#[test]
+fn an_idle_call_is_torn_down_when_the_relay_says_so() {
+    let answerer = Script { answer: Some((ms(300), 200)), ..early(100) };
+    let mut s = relayed_scene(23, vec![answerer], 4);
+    s.invite_with("sip:a0@home", OFFER);
+    s.sim.run_until(s.t0 + Duration::from_secs(2));
+    assert!(matches!(last_session(&mut s), Some(Some(_))), "relayed and answered");
+    s.proxy_mut().relay_idle("no-such-call");
+    assert_eq!(last_session(&mut s), None, "an unknown call changes nothing");
+    let call_id = s.caller().dialogs()[0].call_id().to_string();
+    s.proxy_mut().relay_idle(&call_id);
+    assert_eq!(last_session(&mut s), Some(None), "ports freed without a BYE");
+}

@@ -184,6 +184,12 @@ impl Proxy {
         self.relay.as_mut().map(crate::relay::RelayPlan::take_changes).unwrap_or_default()
     }
 
+    /// The relay saw no media for this call for a while (a lost BYE): free its ports.
+    pub fn relay_idle(&mut self, call_id: &str) {
+        tracing::info!("relay for {call_id} idle: torn down");
+        self.end_relay(call_id);
+    }
+
     /// The upstream proxy's address, if any.
     pub fn upstream(&self) -> Option<Peer> {
         self.settings.locality.upstream

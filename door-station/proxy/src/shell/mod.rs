@@ -62,7 +62,13 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut flush_at: Option<Instant> = None;
-    let relay = setup::relay_settings(&cfg).map(|r| relay::spawn(r.ip));
+    let (relay, mut idle) = match setup::relay_settings(&cfg) {
+        Some(r) => {
+            let (tx, idle) = relay::spawn(r.ip, Duration::from_secs(cfg.relay.idle_timeout_s.max(1)));
+            (Some(tx), Some(idle))
+        }
+        None => (None, None),
+    };
     tracing::info!("intercom-proxy up: udp {:?} tcp {:?}, {} bindings", cfg.listen.udp, cfg.listen.tcp, core.registrar().len());
     loop {
         let wake = [core.next_timeout(), flush_at].into_iter().flatten().min();
@@ -70,6 +76,7 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
         tokio::select! {
             Some(msg) = rx.recv() => on_inbound(&mut core, &mut conns, msg),
             () = sleep => core.handle_timeout(Instant::now()),
+            Some(call) = recv_idle(&mut idle) => core.relay_idle(&call),
             _ = hup.recv() => reload(&mut core, &cfg),
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -93,6 +100,13 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
     save(&cfg, &core);
     tracing::info!("intercom-proxy stopped");
     Ok(())
+}
+
+async fn recv_idle(idle: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+    match idle {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn far_future() -> tokio::time::Instant {

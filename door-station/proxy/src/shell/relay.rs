@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use intercom_proxy::relay::MediaSession;
 use tokio::net::UdpSocket;
@@ -28,26 +29,31 @@ struct Bound {
 
 #[derive(Default)]
 struct Relay {
-    sessions: HashMap<String, MediaSession>,
+    /// Sessions with the time of their last packet (or of their last update).
+    sessions: HashMap<String, (MediaSession, Instant)>,
     owner: HashMap<u16, String>,
     bound: HashMap<u16, Bound>,
 }
 
-/// Starts the relay task on `ip`; send it the core's session changes.
-pub fn spawn(ip: IpAddr) -> mpsc::UnboundedSender<Update> {
+/// Starts the relay task on `ip`; send it the core's session changes. Calls
+/// whose media stopped for `idle` are reported on the returned receiver.
+pub fn spawn(ip: IpAddr, idle: Duration) -> (mpsc::UnboundedSender<Update>, mpsc::UnboundedReceiver<String>) {
     let (tx, mut updates) = mpsc::unbounded_channel::<Update>();
+    let (idle_tx, idle_rx) = mpsc::unbounded_channel::<String>();
     let (ptx, mut packets) = mpsc::channel::<Packet>(4096);
     tokio::spawn(async move {
         let mut relay = Relay::default();
+        let mut sweep = tokio::time::interval(Duration::from_secs(5).min(idle));
         loop {
             tokio::select! {
                 Some((call, session)) = updates.recv() => relay.update(ip, &ptx, call, session).await,
                 Some(p) = packets.recv() => relay.forward(p),
+                _ = sweep.tick() => relay.report_idle(idle, &idle_tx),
                 else => break,
             }
         }
     });
-    tx
+    (tx, idle_rx)
 }
 
 impl Relay {
@@ -75,14 +81,25 @@ impl Relay {
             self.owner.insert(*port, call.clone());
         }
         match session {
-            Some(s) => self.sessions.insert(call, s),
+            Some(s) => self.sessions.insert(call, (s, Instant::now())),
             None => self.sessions.remove(&call),
         };
     }
 
+    fn report_idle(&mut self, idle: Duration, out: &mpsc::UnboundedSender<String>) {
+        let now = Instant::now();
+        for (call, (_, last)) in &mut self.sessions {
+            if now.duration_since(*last) >= idle {
+                *last = now;
+                let _ = out.send(call.clone());
+            }
+        }
+    }
+
     fn forward(&mut self, p: Packet) {
         let Some(call) = self.owner.get(&(p.port - p.port % 2)) else { return };
-        let Some(session) = self.sessions.get_mut(call) else { return };
+        let Some((session, last)) = self.sessions.get_mut(call) else { return };
+        *last = Instant::now();
         for (from_port, to) in session.route(p.port, p.from) {
             if let Some(b) = self.bound.get(&from_port) {
                 let _ = b.socket.try_send_to(&p.bytes, to);

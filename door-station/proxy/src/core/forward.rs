@@ -42,6 +42,19 @@ pub fn is_loop(loc: &Locality, req: &Request) -> bool {
     })
 }
 
+/// A strict router before us put our Record-Route value into the
+/// Request-URI (§16.4): the real target is the last Route value.
+pub fn undo_strict_routing(loc: &Locality, req: &mut Request) {
+    let ours = req.uri.contains(";lr") && loc.is_local_address(&req.uri) && crate::routes::user_host(&req.uri).is_some_and(|(u, _)| u.is_empty());
+    let mut routes = req.headers.route();
+    let Some(last) = routes.pop().filter(|_| ours) else { return };
+    req.uri = last.uri;
+    req.headers.remove("Route");
+    for r in routes {
+        req.headers.push("Route", r.to_string());
+    }
+}
+
 /// Removes the top Route values that name us (§16.4; two after a transport switch).
 pub fn pop_own_routes(loc: &Locality, req: &mut Request) {
     while let Some(top) = req.headers.route().into_iter().next() {
@@ -137,6 +150,19 @@ mod tests {
         let mut back = invite().with_header("Route", "<sip:127.0.0.1:5060;transport=tcp;lr>, <sip:127.0.0.1:5060;transport=udp;lr>, <sip:10.0.0.1;lr>");
         pop_own_routes(&l, &mut back);
         assert_eq!(back.headers.route().len(), 1);
+    }
+
+    #[test]
+    fn a_strict_router_s_request_uri_is_restored_from_the_last_route() {
+        let l = loc();
+        let mut req = invite().with_header("Route", "<sip:10.0.0.7;lr>, <sip:bob@10.0.0.9:5070>");
+        req.uri = "sip:127.0.0.1:5060;transport=udp;lr".into();
+        undo_strict_routing(&l, &mut req);
+        assert_eq!(req.uri, "sip:bob@10.0.0.9:5070");
+        assert_eq!(req.headers.route().len(), 1);
+        let mut normal = invite();
+        undo_strict_routing(&l, &mut normal);
+        assert_eq!(normal, invite());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use ds_sip::transaction::{Peer, TransactionKey};
 use ds_sip::{Message, Method, Request};
 
 use super::fork::{Branch, BranchState, ForkContext, Stop};
-use super::forward::{branch, forwarded, is_loop, loop_hash, pop_own_routes};
+use super::forward::{branch, forwarded, is_loop, loop_hash, pop_own_routes, undo_strict_routing};
 use super::target::{Target, resolve, targets_for};
 use super::Proxy;
 use crate::auth::AuthOutcome;
@@ -41,6 +41,7 @@ impl Proxy {
         if is_loop(&self.settings.locality, &req) {
             return self.respond(now, &key, answer(&req, 482));
         }
+        undo_strict_routing(&self.settings.locality, &mut req);
         pop_own_routes(&self.settings.locality, &mut req);
         if !req.headers.route().is_empty() {
             return self.route_onward(now, key, req, from);

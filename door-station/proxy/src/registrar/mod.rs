@@ -25,6 +25,9 @@ use ds_sip::{NameAddr, Request, Response};
 use crate::reply::answer;
 use crate::routes::Aor;
 
+/// At most this many contacts per AOR; beyond, those expiring first are dropped.
+pub const MAX_BINDINGS_PER_AOR: usize = 16;
+
 /// Expiry limits from the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExpiryLimits {
@@ -168,6 +171,10 @@ impl Registrar {
                 let (call_id, contact) = (call_id.clone(), u.contact);
                 list.push(Binding { contact, q_milli: u.q_milli, expires_at_s, call_id, cseq, source });
             }
+        }
+        if list.len() > MAX_BINDINGS_PER_AOR {
+            list.sort_by_key(|b| std::cmp::Reverse(b.expires_at_s));
+            list.truncate(MAX_BINDINGS_PER_AOR);
         }
         if list.is_empty() {
             self.bindings.remove(aor);

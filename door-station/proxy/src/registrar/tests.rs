@@ -128,3 +128,15 @@ fn store_file_is_replaced_atomically() {
     assert_eq!(store::load(&path).unwrap().0, r.snapshot());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_aor_keeps_at_most_sixteen_contacts() {
+    let mut r = Registrar::new(LIMITS);
+    for i in 0..20u32 {
+        let contact = format!("<sip:a@10.0.0.{i}>");
+        r.register(T0 + u64::from(i), &register(&format!("c{i}"), 1, &[contact.as_str()], None), &aor(), src());
+    }
+    let live = r.lookup(T0 + 20, &aor());
+    assert_eq!(live.len(), MAX_BINDINGS_PER_AOR);
+    assert!(live.iter().all(|b| b.contact.uri != "sip:a@10.0.0.0"), "the oldest went first");
+}

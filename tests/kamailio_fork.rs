@@ -59,7 +59,7 @@ fn fork_to_baresip_and_linphone_with_early_video_then_dtmf_opens() {
     spec.unlock_allow = vec!["*@sip.test".into(), "*@127.0.0.1".into()];
     spec.early_media_limit = 4;
     let mut st = start_station(&mut h, &spec);
-    st.events.wait("registered", secs(15), "the station registering with kamailio (digest)");
+    st.wait_registered(secs(15), "the station registering with kamailio (digest)");
 
     st.command_ok("press 1");
     st.events.wait("ringing", secs(5), "the button press");

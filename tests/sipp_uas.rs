@@ -35,8 +35,10 @@ fn registers_rings_with_early_media_and_opens_on_info() {
     spec.pulse_ms = 1500;
     let mut st = start_station(&mut h, &spec);
 
-    let reg = st.events.wait("registered", secs(15), "the station registering with SIPp (401 digest first)");
-    assert!(reg["aor"].as_str().unwrap_or("").contains("door@sip.test"), "registered event with an unexpected aor: {reg}");
+    st.wait_registered(secs(15), "the station registering with SIPp (401 digest first)");
+    for reg in st.events.of_kind("registered") {
+        assert!(reg["aor"].as_str().unwrap_or("").contains("door@sip.test"), "registered event with an unexpected aor: {reg}");
+    }
     let reg_log = common::harness::read_lossy(&h.log_file("registrar.actions.log"));
     assert!(reg_log.contains("REGISTER digest verified for door"), "SIPp did not verify the station's digest:\n{reg_log}");
 

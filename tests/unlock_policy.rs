@@ -15,7 +15,7 @@ const STATION_PORT: u16 = 15083;
 const UAC_PORT: u16 = 15061;
 const UAC_MEDIA: u16 = 16100;
 const RTP_MIN: u16 = 20300;
-const LOCKOUT_S: u32 = 5;
+const LOCKOUT_S: u32 = 8;
 
 fn call(h: &mut Harness, tag: &str, caller: &str, dtmf: &str) -> ProcId {
     let target = format!("127.0.0.1:{STATION_PORT}");
@@ -76,6 +76,8 @@ fn not_allowed_caller_and_lockout_never_open() {
     assert!(!got.contains(&"opened"), "the door opened during the lockout: {got:?}");
     std::thread::sleep(ms(300));
     assert!(st.relay_edges().is_empty(), "the relay moved during wrong codes/lockout: {:?}", st.relay_edges());
+    let status = st.status();
+    assert_eq!(status["locked_out"], true, "`status` during the lockout: {status}");
 
     // After the lockout the right PIN from alice opens: proof that edges would have been seen.
     std::thread::sleep(secs(u64::from(LOCKOUT_S) + 1));

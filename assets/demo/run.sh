@@ -29,15 +29,22 @@ need python3 python3
 
 RUN=$(mktemp -d /tmp/door-station-demo.XXXXXX)
 PIDS=()
-cleanup() {
+cleanup() { # STATUS: 0 after Ctrl-C, else the demo failed and keeps its logs
     trap - INT TERM EXIT
     echo
-    echo "demo: stopping (logs were in $RUN)"
+    echo "demo: stopping"
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$RUN"
+    if [ "$1" = 0 ]; then
+        rm -rf "$RUN"
+    else
+        echo "demo: failed; logs kept in $RUN. The station's last lines:" >&2
+        tail -n 20 "$RUN/station.log" >&2 2>/dev/null || true
+    fi
+    exit "$1"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup 0' INT TERM
+trap 'cleanup $?' EXIT
 
 wait_for() { # FILE REGEX SECONDS WHAT
     for _ in $(seq $(($3 * 10))); do
@@ -106,7 +113,7 @@ EOF
 
 echo "demo: door station on 127.0.0.1:$STATION_PORT (simulated camera, button and relay)"
 "$STATION" --check-config --config "$RUN/station.toml"
-DOOR_STATION_RELAY_LOG=$RUN/relay.log RUST_LOG=${RUST_LOG:-info} \
+DOOR_STATION_RELAY_LOG=$RUN/relay.log RUST_LOG=${RUST_LOG:-info} NO_COLOR=1 \
     "$STATION" --config "$RUN/station.toml" > "$RUN/station.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$RUN/control.sock" ] && break; sleep 0.1; done

@@ -224,8 +224,9 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     let mut cmd = bounded(&bin, STATION_LIMIT);
     cmd.arg("--config").arg(&config);
     cmd.env("DOOR_STATION_RELAY_LOG", &relay_log);
-    cmd.env("RUST_LOG", std::env::var("DS_E2E_RUST_LOG").unwrap_or_else(|_| "debug".into()));
-    cmd.env("RUST_BACKTRACE", "1");
+    let filter = "info,door_station=debug,ds_sip=debug";
+    cmd.env("RUST_LOG", std::env::var("DS_E2E_RUST_LOG").unwrap_or_else(|_| filter.into()));
+    cmd.env("RUST_BACKTRACE", "1").env("NO_COLOR", "1");
     let proc = h.spawn("station", cmd, false);
     let stream = connect_control(h, proc, &socket);
     let events = Events::start(stream, h.log_file("events.jsonl"));
@@ -260,6 +261,27 @@ impl Station {
             .read_line(&mut answer)
             .unwrap_or_else(|e| panic!("no answer to control command {line:?} within 5 s: {e}"));
         answer.trim_end().to_string()
+    }
+
+    /// The `status` answer's JSON.
+    pub fn status(&self) -> Value {
+        let answer = self.command_ok("status");
+        let json = answer.strip_prefix("ok").unwrap_or("").trim();
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("`status` answered {answer:?}, not `ok <json>`: {e}"))
+    }
+
+    /// Waits until the station is registered: a `registered` event, or `status` saying so
+    /// (the REGISTER may have been answered before the event stream was subscribed).
+    pub fn wait_registered(&mut self, limit: Duration, what: &str) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if !self.events.of_kind("registered").is_empty() || self.status()["registered"] == true {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        let failures = self.events.of_kind("registration_failed");
+        panic!("{what}: the station did not register within {limit:?} (registration_failed events: {failures:?})");
     }
 
     /// Sends a command that must answer `ok`.

@@ -376,6 +376,7 @@ pub struct Events {
     rx: Receiver<Value>,
     seen: Vec<Value>,
     cursor: usize,
+    closed: bool,
 }
 
 impl Events {
@@ -401,7 +402,7 @@ impl Events {
                 }
             }
         });
-        Events { rx, seen: Vec::new(), cursor: 0 }
+        Events { rx, seen: Vec::new(), cursor: 0, closed: false }
     }
 
     fn pull(&mut self, wait: Duration) -> bool {
@@ -413,7 +414,11 @@ impl Events {
                 }
                 true
             }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => false,
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.closed = true;
+                false
+            }
         }
     }
 
@@ -438,9 +443,10 @@ impl Events {
                 return self.seen[i].clone();
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || self.closed {
                 let seen: Vec<String> = self.seen.iter().map(Value::to_string).collect();
-                panic!("{what}: no `{kind}` event within {limit:?}; events so far:\n  {}", seen.join("\n  "));
+                let why = if self.closed { "the station closed its event stream (exited?)" } else { "timed out" };
+                panic!("{what}: no `{kind}` event within {limit:?} ({why}); events so far:\n  {}", seen.join("\n  "));
             }
             self.pull(left.min(Duration::from_millis(200)));
         }

@@ -101,11 +101,14 @@ fn check_wire(cap: &Capture, spec: &StationSpec) {
     let station = spec.rtp_port_min..=spec.rtp_port_max();
     let rtp = cap.rtp();
     for (who, range) in [("carol", CAROL_RTP), ("dave", DAVE_RTP)] {
-        let early = rtp
+        let video: Vec<_> = rtp
             .iter()
-            .filter(|p| station.contains(&p.src) && (range.0..=range.1).contains(&p.dst) && h264.contains(&p.pt) && p.time < t200)
-            .count();
+            .filter(|p| station.contains(&p.src) && (range.0..=range.1).contains(&p.dst) && h264.contains(&p.pt))
+            .collect();
+        let early = video.iter().filter(|p| p.time < t200).count();
         assert!(early > 0, "{who} received no H264 (pts {h264:?}) from the station before the first 200 (see capture.txt)");
+        let first = video[0].h264_nal_type();
+        assert!(video[0].starts_with_sps(), "the first H264 packet to {who}'s early dialog is NAL type {first:?}, not SPS");
     }
     let dtmf = cap.rtp_events().into_iter().any(|e| station.contains(&e.dst) && e.event == 11);
     assert!(dtmf, "no RFC 4733 event 11 (#) reached the station's RTP ports");

@@ -91,6 +91,7 @@ fn kamailio_forks_to_baresip_and_linphone_with_early_video() {
     }
     assert!(sip.iter().any(|p| p.dst == 15072 && p.method == "CANCEL"), "linphone got no CANCEL");
     let h264 = cap.h264_pts();
-    let early = cap.rtp().into_iter().filter(|p| (18100..=18198).contains(&p.src) && h264.contains(&p.pt)).count();
-    assert!(early > 0, "linphone sent no early H264 (pts {h264:?})");
+    let video: Vec<_> = cap.rtp().into_iter().filter(|p| (18100..=18198).contains(&p.src) && h264.contains(&p.pt)).collect();
+    assert!(!video.is_empty(), "linphone sent no early H264 (pts {h264:?})");
+    assert!(video[0].starts_with_sps(), "linphone's first H264 packet is NAL type {:?}", video[0].h264_nal_type());
 }

@@ -77,6 +77,9 @@ fn check_wire(cap: &common::capture::Capture, spec: &StationSpec) {
     assert!(first.time >= t183, "RTP reached SIPp {:.3} s before its 183", t183 - first.time);
     assert!(first.time < t200, "the first RTP reached SIPp {:.3} s after its 200: no early media", first.time - t200);
     let h264 = cap.h264_pts();
-    let early_video = rtp.iter().filter(|p| p.dst == UAS_MEDIA + 2 && p.time < t200 && h264.contains(&p.pt)).count();
+    let video: Vec<_> = rtp.iter().filter(|p| p.dst == UAS_MEDIA + 2 && h264.contains(&p.pt)).collect();
+    let early_video = video.iter().filter(|p| p.time < t200).count();
     assert!(early_video > 0, "no H264 RTP (payload types {h264:?}) reached SIPp's video port before the 200");
+    let first = video[0].h264_nal_type();
+    assert!(video[0].starts_with_sps(), "the first H264 packet of the early dialog is NAL type {first:?}, not SPS (+PPS+IDR)");
 }

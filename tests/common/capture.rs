@@ -53,6 +53,31 @@ pub struct RtpPacket {
     pub dst: u16,
     /// Payload type.
     pub pt: u8,
+    /// The first two payload bytes (fewer for a shorter payload).
+    pub head: Vec<u8>,
+}
+
+impl RtpPacket {
+    /// The H.264 NAL unit type of the payload (RFC 6184): the type of a single NAL unit, the
+    /// fragmented type of an FU-A (28), or 24 for a STAP-A.
+    pub fn h264_nal_type(&self) -> Option<u8> {
+        let first = *self.head.first()? & 0x1f;
+        match first {
+            28 => self.head.get(1).map(|b| b & 0x1f),
+            t => Some(t),
+        }
+    }
+
+    /// Whether the payload starts a key frame sequence: SPS (7) or a STAP-A (24, which the
+    /// packetizer uses for SPS+PPS).
+    pub fn starts_with_sps(&self) -> bool {
+        matches!(self.h264_nal_type(), Some(7 | 24))
+    }
+}
+
+fn hex_head(hex: &str) -> Vec<u8> {
+    let hex: String = hex.chars().filter(|c| c.is_ascii_hexdigit()).take(4).collect();
+    (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect()
 }
 
 /// One RFC 4733 telephone-event packet.
@@ -146,7 +171,7 @@ impl Capture {
 
     /// Every RTP packet (not RTCP), found by tshark's SDP tracking and its RTP heuristic.
     pub fn rtp(&self) -> Vec<RtpPacket> {
-        let rows = self.fields("rtp && !rtcp", &["frame.time_epoch", "udp.srcport", "udp.dstport", "rtp.p_type"]);
+        let rows = self.fields("rtp && !rtcp", &["frame.time_epoch", "udp.srcport", "udp.dstport", "rtp.p_type", "rtp.payload"]);
         rows.into_iter()
             .filter(|r| r.len() >= 4)
             .filter_map(|r| {
@@ -155,6 +180,7 @@ impl Capture {
                     src: r[1].parse().ok()?,
                     dst: r[2].parse().ok()?,
                     pt: r[3].parse().ok()?,
+                    head: r.get(4).map(|h| hex_head(h)).unwrap_or_default(),
                 })
             })
             .collect()

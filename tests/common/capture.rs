@@ -103,7 +103,15 @@ pub fn start_capture(h: &mut Harness, bpf: &str, secs: u64, sip_ports: &[u16]) -
     h.wait_log(proc, "Capturing on", Duration::from_secs(15), "tshark capture on lo (needs root or the wireshark group)");
     // dumpcap reports before its first read; give the socket a moment.
     std::thread::sleep(Duration::from_millis(300));
+    h.capture = Some((file.clone(), sip_ports.to_vec()));
     Capture { proc, file, sip_ports: sip_ports.to_vec() }
+}
+
+/// Summarises a capture left behind by a failing test (see [`Harness`]'s drop).
+pub fn summarize_after_failure(file: &std::path::Path, sip_ports: &[u16], out: &std::path::Path) {
+    if file.exists() && !out.exists() {
+        Capture { proc: ProcId::NONE, file: file.to_path_buf(), sip_ports: sip_ports.to_vec() }.write_summary(out);
+    }
 }
 
 impl Capture {
@@ -115,6 +123,11 @@ impl Capture {
         if h.wait(self.proc, Duration::from_secs(10)).is_none() {
             h.stop(self.proc);
         }
+        self.write_summary(&h.log_file("capture.txt"));
+    }
+
+    /// Writes the SIP flow and the RTP packet counts per (source, destination, payload type).
+    pub fn write_summary(&self, out: &std::path::Path) {
         let mut text = String::from("== SIP flow (time src -> dst  method/status  cseq  call-id)\n");
         let t0 = self.sip().first().map(|p| p.time).unwrap_or(0.0);
         for p in self.sip() {
@@ -129,7 +142,7 @@ impl Capture {
         for ((src, dst, pt), n) in counts {
             text += &format!("{n:6}  {src} -> {dst}  pt {pt}\n");
         }
-        let _ = std::fs::write(h.log_file("capture.txt"), text);
+        let _ = std::fs::write(out, text);
     }
 
     fn fields(&self, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {

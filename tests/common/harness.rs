@@ -14,6 +14,11 @@ const TAIL_LINES: usize = 120;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProcId(usize);
 
+impl ProcId {
+    /// No process (a capture read back from a file).
+    pub const NONE: ProcId = ProcId(usize::MAX);
+}
+
 struct Proc {
     name: String,
     child: Child,
@@ -33,6 +38,8 @@ pub struct Harness {
     /// `/tmp/ds-e2e-<name>-<pid>/`, for sockets.
     pub tmp: PathBuf,
     procs: Vec<Proc>,
+    /// The capture file and its SIP ports, summarised when the test fails.
+    pub capture: Option<(PathBuf, Vec<u16>)>,
 }
 
 /// The repository root (the e2e package's manifest directory).
@@ -103,7 +110,7 @@ impl Harness {
             fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         }
         eprintln!("[{name}] logs in {}", logs.display());
-        Harness { name: name.to_string(), logs, tmp, procs: Vec::new() }
+        Harness { name: name.to_string(), logs, tmp, procs: Vec::new(), capture: None }
     }
 
     /// A path inside the log directory.
@@ -248,6 +255,9 @@ impl Drop for Harness {
             self.stop(ProcId(i));
         }
         if thread::panicking() {
+            if let Some((file, ports)) = &self.capture {
+                super::capture::summarize_after_failure(file, ports, &self.log_file("capture.txt"));
+            }
             self.dump_logs();
         }
         let _ = fs::remove_dir_all(&self.tmp);

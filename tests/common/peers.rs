@@ -16,6 +16,7 @@ fn sipp_command(h: &Harness, tag: &str, scenario: &str, port: u16, media_port: u
     cmd.arg("-sf").arg(peers_dir().join("sipp").join(scenario));
     cmd.args(["-i", "127.0.0.1", "-p", &port.to_string(), "-bind_local", "-mi", "127.0.0.1"]);
     cmd.args(["-mp", &media_port.to_string(), "-nostdin", "-timeout", &format!("{}s", limit.as_secs())]);
+    cmd.args(["-ringbuffer_files", "1", "-ringbuffer_size", "20000000"]);
     cmd.arg("-trace_msg").arg("-message_file").arg(h.log_file(&format!("{tag}.msg.log")));
     cmd.arg("-trace_logs").arg("-log_file").arg(h.log_file(&format!("{tag}.actions.log")));
     cmd

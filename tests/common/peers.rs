@@ -111,6 +111,8 @@ pub struct Baresip<'a> {
 /// Starts baresip headless with video (fakevideo + avcodec H264) and connects to ctrl_tcp.
 pub fn baresip(h: &mut Harness, tag: &str, b: &Baresip, limit: Duration) -> (ProcId, BaresipCtrl) {
     require("baresip", "baresip");
+    let avcodec = std::path::Path::new("/usr/lib/baresip/modules/avcodec.so");
+    assert!(avcodec.is_file(), "{} is missing: install the Debian package `baresip-ffmpeg` (H264 for baresip)", avcodec.display());
     let mut cmd = std::process::Command::new("sh");
     cmd.arg(peers_dir().join("baresip").join("run.sh"));
     cmd.env("SIP_USER", b.user).env("PORT", b.port.to_string()).env("CTRL_PORT", b.ctrl_port.to_string());

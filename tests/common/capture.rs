@@ -31,6 +31,8 @@ pub struct SipPacket {
     pub status: u16,
     /// The CSeq method.
     pub cseq_method: String,
+    /// The CSeq number.
+    pub cseq: u32,
     /// Call-ID.
     pub call_id: String,
 }
@@ -166,10 +168,10 @@ impl Capture {
     pub fn sip(&self) -> Vec<SipPacket> {
         let rows = self.fields(
             "sip",
-            &["frame.time_epoch", "udp.srcport", "udp.dstport", "sip.Method", "sip.Status-Code", "sip.CSeq.method", "sip.Call-ID"],
+            &["frame.time_epoch", "udp.srcport", "udp.dstport", "sip.Method", "sip.Status-Code", "sip.CSeq.method", "sip.Call-ID", "sip.CSeq.seq"],
         );
         rows.into_iter()
-            .filter(|r| r.len() >= 7)
+            .filter(|r| r.len() >= 8)
             .map(|r| SipPacket {
                 time: r[0].parse().unwrap_or(0.0),
                 src: r[1].parse().unwrap_or(0),
@@ -178,6 +180,7 @@ impl Capture {
                 status: r[4].parse().unwrap_or(0),
                 cseq_method: r[5].clone(),
                 call_id: r[6].clone(),
+                cseq: r[7].parse().unwrap_or(0),
             })
             .collect()
     }

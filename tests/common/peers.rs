@@ -3,17 +3,22 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use super::harness::{bounded, peers_dir, require, Harness, ProcId};
 
+fn sipp_scenario(file: &str) -> PathBuf {
+    peers_dir().join("sipp").join(file)
+}
+
 /// SIPp's common options: loopback only, message/action logs in the test's log directory.
-fn sipp_command(h: &Harness, tag: &str, scenario: &str, port: u16, media_port: u16, limit: Duration) -> std::process::Command {
+fn sipp_command(h: &Harness, tag: &str, scenario: &Path, port: u16, media_port: u16, limit: Duration) -> std::process::Command {
     let sipp = require("sipp", "sip-tester");
     let mut cmd = bounded(sipp, limit + Duration::from_secs(5));
-    cmd.arg("-sf").arg(peers_dir().join("sipp").join(scenario));
+    cmd.arg("-sf").arg(scenario);
     cmd.args(["-i", "127.0.0.1", "-p", &port.to_string(), "-bind_local", "-mi", "127.0.0.1"]);
     cmd.args(["-mp", &media_port.to_string(), "-nostdin", "-timeout", &format!("{}s", limit.as_secs())]);
     cmd.args(["-ringbuffer_files", "1", "-ringbuffer_size", "20000000"]);
@@ -26,19 +31,47 @@ fn sipp_command(h: &Harness, tag: &str, scenario: &str, port: u16, media_port: u
 /// the Authorization with `verifyauth` for `user`/`password`. Its action log (`<tag>.actions.log`)
 /// says "REGISTER digest verified" or "rejected".
 pub fn sipp_registrar(h: &mut Harness, tag: &str, port: u16, user: &str, password: &str, limit: Duration) -> ProcId {
-    let mut cmd = sipp_command(h, tag, "registrar.xml", port, port + 1000, limit);
+    let mut cmd = sipp_command(h, tag, &sipp_scenario("registrar.xml"), port, port + 1000, limit);
     cmd.args(["-m", "1", "-set", "user", user, "-set", "password", password, "-set", "realm", "sip.test"]);
     cmd.args(["-set", "expires", "300"]);
     h.spawn(tag, cmd, false)
 }
 
-/// SIPp as the UAS of `uas_183_info.xml`: 183 + recvonly SDP, 3 s later 200, 1 s later one INFO
-/// `Signal=<d>` per digit of `dtmf`, then BYE 6 s later unless the station hangs up first.
-/// SIPp's RTP ports are `media_port` (audio) and `media_port + 2` (video).
-pub fn sipp_uas_info(h: &mut Harness, tag: &str, port: u16, media_port: u16, dtmf: &str, limit: Duration) -> ProcId {
-    let mut cmd = sipp_command(h, tag, "uas_183_info.xml", port, media_port, limit);
-    cmd.args(["-m", "1", "-s", "everyone", "-set", "dtmf", dtmf]);
+/// What a SIPp UAS (`uas_183_info.xml`) does.
+pub struct Uas<'a> {
+    /// SIP port on 127.0.0.1.
+    pub port: u16,
+    /// RTP ports: `media_port` (audio) and `media_port + 2` (video).
+    pub media_port: u16,
+    /// Contact user (and AOR user when registering).
+    pub user: &'a str,
+    /// Digits sent as INFO after the ACK ("" for none).
+    pub dtmf: &'a str,
+    /// 183 → 200 delay; `None`: never answer (a CANCEL gets 200 + 487).
+    pub answer_after_ms: Option<u32>,
+}
+
+/// SIPp as the UAS of `uas_183_info.xml`: 183 + recvonly SDP, 200 after `answer_after_ms`
+/// (or never), 1 s later one INFO `Signal=<d>` per digit of `dtmf`, then BYE 6 s later unless
+/// the other side hangs up first.
+pub fn sipp_uas(h: &mut Harness, tag: &str, uas: &Uas, limit: Duration) -> ProcId {
+    let template = std::fs::read_to_string(sipp_scenario("uas_183_info.xml")).expect("read uas_183_info.xml");
+    let ring = r#" timeout="3000" ontimeout="answer""#;
+    let answer = match uas.answer_after_ms {
+        Some(ms) => format!(r#" timeout="{}" ontimeout="answer""#, ms.max(1)),
+        None => String::new(),
+    };
+    let scenario = h.log_file(&format!("{tag}.scenario.xml"));
+    std::fs::write(&scenario, template.replace(ring, &answer)).expect("write the rendered UAS scenario");
+    let mut cmd = sipp_command(h, tag, &scenario, uas.port, uas.media_port, limit);
+    cmd.args(["-m", "1", "-s", uas.user, "-set", "dtmf", uas.dtmf]);
     h.spawn(tag, cmd, false)
+}
+
+/// [`sipp_uas`] without registration, answering 3 s after its 183.
+pub fn sipp_uas_info(h: &mut Harness, tag: &str, port: u16, media_port: u16, dtmf: &str, limit: Duration) -> ProcId {
+    let uas = Uas { port, media_port, user: "everyone", dtmf, answer_after_ms: Some(3000) };
+    sipp_uas(h, tag, &uas, limit)
 }
 
 /// What a SIPp UAC call (`uac_invite_dtmf.xml`) does.
@@ -61,7 +94,7 @@ pub struct UacCall<'a> {
 
 /// Starts a SIPp UAC call on 127.0.0.1:`port` (RTP on `media_port`).
 pub fn sipp_uac(h: &mut Harness, tag: &str, port: u16, media_port: u16, call: &UacCall, limit: Duration) -> ProcId {
-    let mut cmd = sipp_command(h, tag, "uac_invite_dtmf.xml", port, media_port, limit);
+    let mut cmd = sipp_command(h, tag, &sipp_scenario("uac_invite_dtmf.xml"), port, media_port, limit);
     cmd.arg(call.target).args(["-s", call.callee, "-m", "1", "-l", "1", "-aa"]);
     cmd.args(["-d", &call.talk.as_millis().to_string()]);
     cmd.args(["-set", "caller", call.caller, "-set", "from_domain", call.from_domain]);

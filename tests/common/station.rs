@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::harness::{bounded, read_lossy, repo_root, Harness, ProcId};
+use super::harness::{Harness, ProcId, bounded, read_lossy, repo_root};
 
 /// How long a station process may live at most.
 const STATION_LIMIT: Duration = Duration::from_secs(150);
@@ -19,10 +19,16 @@ const STATION_LIMIT: Duration = Duration::from_secs(150);
 pub fn station_bin() -> PathBuf {
     if let Some(dir) = std::env::var_os("DOOR_STATION_BIN_DIR") {
         let bin = PathBuf::from(dir).join("door-station");
-        assert!(bin.is_file(), "DOOR_STATION_BIN_DIR is set but {} does not exist: build it first", bin.display());
+        assert!(
+            bin.is_file(),
+            "DOOR_STATION_BIN_DIR is set but {} does not exist: build it first",
+            bin.display()
+        );
         return bin;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
     ["release", "debug"]
         .iter()
         .map(|profile| target.join(profile).join("door-station"))
@@ -212,7 +218,9 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     std::fs::write(&config, spec.to_toml(&socket)).expect("write station.toml");
     let mut check = bounded(&bin, Duration::from_secs(20));
     check.arg("--check-config").arg("--config").arg(&config);
-    let out = check.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let out = check
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
     assert!(
         out.status.success(),
         "`door-station --check-config` rejected the test's station.toml ({}):\n{}{}",
@@ -225,12 +233,21 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     cmd.arg("--config").arg(&config);
     cmd.env("DOOR_STATION_RELAY_LOG", &relay_log);
     let filter = "info,door_station=debug,ds_sip=debug";
-    cmd.env("RUST_LOG", std::env::var("DS_E2E_RUST_LOG").unwrap_or_else(|_| filter.into()));
+    cmd.env(
+        "RUST_LOG",
+        std::env::var("DS_E2E_RUST_LOG").unwrap_or_else(|_| filter.into()),
+    );
     cmd.env("RUST_BACKTRACE", "1").env("NO_COLOR", "1");
     let proc = h.spawn("station", cmd, false);
     let stream = connect_control(h, proc, &socket);
     let events = Events::start(stream, h.log_file("events.jsonl"));
-    Station { proc, socket, relay_log, events, spec: spec.clone() }
+    Station {
+        proc,
+        socket,
+        relay_log,
+        events,
+        spec: spec.clone(),
+    }
 }
 
 fn connect_control(h: &mut Harness, proc: ProcId, socket: &Path) -> UnixStream {
@@ -240,10 +257,16 @@ fn connect_control(h: &mut Harness, proc: ProcId, socket: &Path) -> UnixStream {
             return stream;
         }
         if let Some(status) = h.wait(proc, Duration::ZERO) {
-            panic!("the station exited ({status}) before opening its control socket {}", socket.display());
+            panic!(
+                "the station exited ({status}) before opening its control socket {}",
+                socket.display()
+            );
         }
         if Instant::now() > deadline {
-            panic!("the station did not open its control socket {} within 20 s", socket.display());
+            panic!(
+                "the station did not open its control socket {} within 20 s",
+                socket.display()
+            );
         }
         thread::sleep(Duration::from_millis(100));
     }
@@ -254,7 +277,9 @@ impl Station {
     pub fn command(&self, line: &str) -> String {
         let mut stream = UnixStream::connect(&self.socket)
             .unwrap_or_else(|e| panic!("cannot connect to the control socket for {line:?}: {e}"));
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("set read timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("set read timeout");
         writeln!(stream, "{line}").unwrap_or_else(|e| panic!("cannot send {line:?}: {e}"));
         let mut answer = String::new();
         BufReader::new(stream)
@@ -267,7 +292,8 @@ impl Station {
     pub fn status(&self) -> Value {
         let answer = self.command_ok("status");
         let json = answer.strip_prefix("ok").unwrap_or("").trim();
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("`status` answered {answer:?}, not `ok <json>`: {e}"))
+        serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("`status` answered {answer:?}, not `ok <json>`: {e}"))
     }
 
     /// Waits until the station is registered: a `registered` event, or `status` saying so
@@ -275,19 +301,25 @@ impl Station {
     pub fn wait_registered(&mut self, limit: Duration, what: &str) {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if !self.events.of_kind("registered").is_empty() || self.status()["registered"] == true {
+            if !self.events.of_kind("registered").is_empty() || self.status()["registered"] == true
+            {
                 return;
             }
             thread::sleep(Duration::from_millis(200));
         }
         let failures = self.events.of_kind("registration_failed");
-        panic!("{what}: the station did not register within {limit:?} (registration_failed events: {failures:?})");
+        panic!(
+            "{what}: the station did not register within {limit:?} (registration_failed events: {failures:?})"
+        );
     }
 
     /// Sends a command that must answer `ok`.
     pub fn command_ok(&self, line: &str) -> String {
         let answer = self.command(line);
-        assert!(answer.starts_with("ok"), "control command {line:?} answered {answer:?}, expected `ok`");
+        assert!(
+            answer.starts_with("ok"),
+            "control command {line:?} answered {answer:?}, expected `ok`"
+        );
         answer
     }
 
@@ -316,9 +348,14 @@ impl Station {
     /// Checks that the relay log holds exactly one pulse (on, off) of the configured length:
     /// at least `pulse_ms` and less than `pulse_ms` + 1000 (a wide bound: not a timing test).
     pub fn assert_one_pulse(&self, what: &str) {
-        let edges = self.wait_relay_edges(2, Duration::from_millis(self.spec.pulse_ms + 5000), what);
+        let edges =
+            self.wait_relay_edges(2, Duration::from_millis(self.spec.pulse_ms + 5000), what);
         let on_off: Vec<bool> = edges.iter().map(|e| e.on).collect();
-        assert_eq!(on_off, [true, false], "{what}: expected one on/off relay pulse, got {edges:?}");
+        assert_eq!(
+            on_off,
+            [true, false],
+            "{what}: expected one on/off relay pulse, got {edges:?}"
+        );
         let len = pulses(&edges)[0];
         let want = self.spec.pulse_ms;
         assert!(
@@ -381,13 +418,26 @@ pub struct Events {
 
 impl Events {
     fn start(mut stream: UnixStream, log: PathBuf) -> Events {
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("set read timeout");
-        stream.write_all(b"events\n").expect("send `events` to the control socket");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("set read timeout");
+        stream
+            .write_all(b"events\n")
+            .expect("send `events` to the control socket");
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
-        reader.read_line(&mut first).expect("no answer to `events` on the control socket within 5 s");
-        assert!(first.starts_with("ok"), "`events` answered {:?}, expected `ok`", first.trim_end());
-        reader.get_ref().set_read_timeout(None).expect("clear read timeout");
+        reader
+            .read_line(&mut first)
+            .expect("no answer to `events` on the control socket within 5 s");
+        assert!(
+            first.starts_with("ok"),
+            "`events` answered {:?}, expected `ok`",
+            first.trim_end()
+        );
+        reader
+            .get_ref()
+            .set_read_timeout(None)
+            .expect("clear read timeout");
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             let mut file = std::fs::File::create(&log).ok();
@@ -396,13 +446,19 @@ impl Events {
                 if let Some(f) = file.as_mut() {
                     let _ = writeln!(f, "{line}");
                 }
-                let value = serde_json::from_str(&line).unwrap_or_else(|_| serde_json::json!({ "unparsed": line }));
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "unparsed": line }));
                 if tx.send(value).is_err() {
                     break;
                 }
             }
         });
-        Events { rx, seen: Vec::new(), cursor: 0, closed: false }
+        Events {
+            rx,
+            seen: Vec::new(),
+            cursor: 0,
+            closed: false,
+        }
     }
 
     fn pull(&mut self, wait: Duration) -> bool {
@@ -430,23 +486,42 @@ impl Events {
 
     /// Every event of `kind` received so far.
     pub fn of_kind(&mut self, kind: &str) -> Vec<Value> {
-        self.all().iter().filter(|e| e["event"] == kind).cloned().collect()
+        self.all()
+            .iter()
+            .filter(|e| e["event"] == kind)
+            .cloned()
+            .collect()
     }
 
     /// Waits for the next event (after the one the previous wait returned) of `kind` that
     /// satisfies `pred`, or fails the test listing the events seen.
-    pub fn wait_for(&mut self, kind: &str, limit: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_for(
+        &mut self,
+        kind: &str,
+        limit: Duration,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(i) = (self.cursor..self.seen.len()).find(|&i| self.seen[i]["event"] == kind && pred(&self.seen[i])) {
+            if let Some(i) = (self.cursor..self.seen.len())
+                .find(|&i| self.seen[i]["event"] == kind && pred(&self.seen[i]))
+            {
                 self.cursor = i + 1;
                 return self.seen[i].clone();
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || self.closed {
                 let seen: Vec<String> = self.seen.iter().map(Value::to_string).collect();
-                let why = if self.closed { "the station closed its event stream (exited?)" } else { "timed out" };
-                panic!("{what}: no `{kind}` event within {limit:?} ({why}); events so far:\n  {}", seen.join("\n  "));
+                let why = if self.closed {
+                    "the station closed its event stream (exited?)"
+                } else {
+                    "timed out"
+                };
+                panic!(
+                    "{what}: no `{kind}` event within {limit:?} ({why}); events so far:\n  {}",
+                    seen.join("\n  ")
+                );
             }
             self.pull(left.min(Duration::from_millis(200)));
         }

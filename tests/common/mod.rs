@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod events;
 pub mod harness;
 pub mod peers;
 pub mod station;

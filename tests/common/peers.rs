@@ -211,6 +211,41 @@ pub fn kamailio(h: &mut Harness, members: &str, auth: bool, limit: Duration) -> 
     id
 }
 
+/// Registers `sip:<user>@127.0.0.1:5070` at kamailio (without auth) with the Contact
+/// `sip:<user>@127.0.0.1:<contact_port>`: a third-party registration for a SIPp UAS in server
+/// mode, which cannot register by itself.
+pub fn register_contact(user: &str, contact_port: u16) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket");
+    let local = socket.local_addr().expect("local address").port();
+    let register = format!(
+        "REGISTER sip:127.0.0.1:5070 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-e2e-{user}-{contact_port};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:{user}@127.0.0.1:5070>;tag=e2e{contact_port}\r\n\
+         To: <sip:{user}@127.0.0.1:5070>\r\n\
+         Call-ID: e2e-reg-{user}-{contact_port}@127.0.0.1\r\n\
+         CSeq: 1 REGISTER\r\n\
+         Contact: <sip:{user}@127.0.0.1:{contact_port}>\r\n\
+         Expires: 300\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("set read timeout");
+    socket
+        .send_to(register.as_bytes(), "127.0.0.1:5070")
+        .expect("send REGISTER to kamailio");
+    let mut buf = [0u8; 2048];
+    let n = socket
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("kamailio did not answer the REGISTER for {user}: {e}"));
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        answer.starts_with("SIP/2.0 200"),
+        "kamailio refused to register {user}: {answer}"
+    );
+}
+
 /// Waits until kamailio logged a REGISTER saved for `user` (its config logs every binding).
 pub fn wait_kamailio_registered(h: &mut Harness, kamailio: ProcId, user: &str, limit: Duration) {
     h.wait_log(

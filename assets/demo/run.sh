@@ -122,7 +122,7 @@ for _ in $(seq 100); do [ -S "$RUN/control.sock" ] && break; sleep 0.1; done
 echo "demo: control socket $RUN/control.sock; events follow (Ctrl-C stops)"
 echo "----------------------------------------------------------------------"
 # The event stream: keep the writing side open so socat does not close the connection.
-( echo events; exec sleep 86400 ) | socat - "UNIX-CONNECT:$RUN/control.sock" | tee "$RUN/events.jsonl" &
+( echo events; exec sleep 86400 ) | socat - "UNIX-CONNECT:$RUN/control.sock" | sed -u "1{/^ok\$/d}" | tee "$RUN/events.jsonl" &
 PIDS+=($!)
 
 wait_for "$RUN/events.jsonl" '"event" *: *"registered"' 20 "the station to register"

@@ -1,4 +1,4 @@
-//! Shared helpers of the end-to-end tests: a harness that owns the peer processes and their
+//! Shared code of the end-to-end tests: a harness that owns the peer processes and their
 //! logs, the station under test and its control socket, the real SIP peers, and tshark.
 #![allow(dead_code)]
 

@@ -46,3 +46,4 @@ pub mod packetize;
 pub mod rtp_session;
 pub mod sources;
 pub mod tone;
+pub mod jitter;

@@ -47,3 +47,5 @@ pub mod rtp_session;
 pub mod sources;
 pub mod tone;
 pub mod jitter;
+pub mod device;
+pub mod wav;

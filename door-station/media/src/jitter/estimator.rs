@@ -18,12 +18,7 @@ pub(crate) struct JitterEstimator {
 
 impl JitterEstimator {
     pub(crate) fn new(clock_rate: u32) -> Self {
-        JitterEstimator {
-            clock_rate,
-            epoch: None,
-            last_transit: None,
-            jitter: 0.0,
-        }
+        JitterEstimator { clock_rate, epoch: None, last_transit: None, jitter: 0.0 }
     }
 
     /// Records a packet whose (offset-corrected) timestamp is `media_time` and that arrived at

@@ -340,12 +340,8 @@ impl JitterBuffer {
     /// Updates the stream state with a packet placed at `key` (reordered old packets leave it).
     fn remember(&mut self, packet: &Arrival, key: i64, resync: bool) {
         if resync || self.stream.is_none_or(|s| key >= s.last_key) {
-            self.stream = Some(Stream {
-                ssrc: packet.ssrc,
-                last_seq: packet.seq,
-                last_ts: packet.timestamp,
-                last_key: key,
-            });
+            self.stream =
+                Some(Stream { ssrc: packet.ssrc, last_seq: packet.seq, last_ts: packet.timestamp, last_key: key });
         }
         self.newest_key = Some(self.newest_key.map_or(key, |k| k.max(key)));
     }
@@ -434,8 +430,7 @@ impl JitterBuffer {
     /// The playout delay the buffer aims for now.
     pub fn target_delay(&self) -> Duration {
         let c = &self.config;
-        self.estimator
-            .target_delay(c.frame_duration(), c.min_delay, c.max_delay)
+        self.estimator.target_delay(c.frame_duration(), c.min_delay, c.max_delay)
     }
 
     /// The RFC 3550 interarrival jitter measured so far.

@@ -11,13 +11,7 @@ fn buffer() -> JitterBuffer {
 }
 
 fn packet(ssrc: u32, seq: u16, ts: u32) -> Arrival {
-    Arrival {
-        ssrc,
-        seq,
-        timestamp: ts,
-        payload_type: 0,
-        payload: Bytes::from(seq.to_be_bytes().to_vec()),
-    }
+    Arrival { ssrc, seq, timestamp: ts, payload_type: 0, payload: Bytes::from(seq.to_be_bytes().to_vec()) }
 }
 
 /// Packet `i` of a stream with base sequence `seq0` and timestamp `ts0`.
@@ -129,10 +123,8 @@ fn an_ssrc_and_base_change_mid_stream_continues_without_a_gap() {
             resync_flags.push(f.resync);
         }
     }
-    let expected: Vec<(u32, u16)> = (0..10u16)
-        .map(|i| (0x1111, 65_530u16.wrapping_add(i)))
-        .chain((0..10).map(|i| (0x2222, 7 + i)))
-        .collect();
+    let expected: Vec<(u32, u16)> =
+        (0..10u16).map(|i| (0x1111, 65_530u16.wrapping_add(i))).chain((0..10).map(|i| (0x2222, 7 + i))).collect();
     assert_eq!(played[..], expected[..played.len()]);
     assert_eq!(played.len(), 20);
     assert_eq!(resync_flags.iter().filter(|&&r| r).count(), 1);
@@ -161,8 +153,7 @@ fn a_sequence_and_timestamp_jump_on_the_same_ssrc_is_a_resync() {
 fn run_with_jitter(late_ms: impl Fn(u32) -> u64) -> JitterBuffer {
     let t0 = Instant::now();
     let mut jb = buffer();
-    let mut arrivals: Vec<(Instant, u32)> =
-        (0..200).map(|i| (t0 + ms(20 * u64::from(i) + late_ms(i)), i)).collect();
+    let mut arrivals: Vec<(Instant, u32)> = (0..200).map(|i| (t0 + ms(20 * u64::from(i) + late_ms(i)), i)).collect();
     arrivals.sort();
     let mut pending = arrivals.into_iter().peekable();
     for tick in 0..220u64 {

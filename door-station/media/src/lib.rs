@@ -49,3 +49,4 @@ pub mod tone;
 pub mod jitter;
 pub mod device;
 pub mod wav;
+pub mod srtp;

@@ -49,6 +49,11 @@ fn mix_to_mono(samples: &[i16], channels: u16) -> Vec<i16> {
         .collect()
 }
 
+/// The WAV format of 16-bit PCM with `channels` at `hz`.
+fn pcm16(channels: u16, hz: u32) -> hound::WavSpec {
+    hound::WavSpec { channels, sample_rate: hz, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }
+}
+
 /// A WAV recording as the microphone, 20 ms at a time; the last frame is padded with silence.
 #[derive(Clone, Debug)]
 pub struct WavMicrophone {
@@ -114,13 +119,7 @@ impl std::fmt::Debug for FilePlayback {
 impl FilePlayback {
     /// Creates (or truncates) `path`.
     pub fn create(path: &Path, rate: SampleRate) -> Result<Self, DeviceError> {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: rate.hz(),
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let writer = hound::WavWriter::create(path, spec)
+        let writer = hound::WavWriter::create(path, pcm16(1, rate.hz()))
             .map_err(|e| DeviceError::open(BACKEND, path.display().to_string(), e))?;
         Ok(FilePlayback { path: path.to_path_buf(), rate, writer: Some(writer), frames: 0 })
     }
@@ -195,13 +194,7 @@ mod tests {
     #[test]
     fn a_wav_microphone_yields_padded_frames_then_ends_or_loops() {
         let path = temp("mic");
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 48_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        let mut w = hound::WavWriter::create(&path, pcm16(2, 48_000)).unwrap();
         for i in 0..1000i16 {
             w.write_sample(i).unwrap();
             w.write_sample(i + 2).unwrap(); // right channel: left + 2, so the mix is left + 1
@@ -223,13 +216,7 @@ mod tests {
     #[test]
     fn unsupported_files_are_reported() {
         let path = temp("rate");
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 44_100,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        hound::WavWriter::create(&path, spec).unwrap().finalize().unwrap();
+        hound::WavWriter::create(&path, pcm16(1, 44_100)).unwrap().finalize().unwrap();
         assert!(matches!(read_wav(&path), Err(DeviceError::Format { got, .. }) if got == "44100 Hz"));
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(read_wav(&temp("missing")), Err(DeviceError::Open { .. })));

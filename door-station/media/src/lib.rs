@@ -50,3 +50,6 @@ pub mod jitter;
 pub mod device;
 pub mod wav;
 pub mod srtp;
+#[cfg(feature = "gst")]
+pub mod gst;
+pub mod camera_config;

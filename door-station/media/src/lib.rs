@@ -53,3 +53,5 @@ pub mod srtp;
 #[cfg(feature = "gst")]
 pub mod gst;
 pub mod camera_config;
+#[cfg(feature = "alsa")]
+pub mod alsa_audio;

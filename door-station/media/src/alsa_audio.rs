@@ -35,10 +35,7 @@ fn open(device: &str, direction: Direction, rate: SampleRate) -> Result<PCM, Dev
         hw.set_buffer_size_near(period * PERIODS).map_err(|e| format_error("the buffer size", e))?;
         pcm.hw_params(&hw).map_err(|e| format_error("these parameters", e))?;
     }
-    let actual = pcm
-        .hw_params_current()
-        .and_then(|hw| hw.get_rate())
-        .map_err(|e| format_error("the rate", e))?;
+    let actual = pcm.hw_params_current().and_then(|hw| hw.get_rate()).map_err(|e| format_error("the rate", e))?;
     if actual != rate.hz() {
         return Err(DeviceError::Format {
             backend: BACKEND,

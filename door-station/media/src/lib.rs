@@ -55,3 +55,6 @@ pub mod gst;
 pub mod camera_config;
 #[cfg(feature = "alsa")]
 pub mod alsa_audio;
+pub mod convert;
+#[cfg(feature = "v4l")]
+pub mod v4l_capture;

@@ -44,10 +44,7 @@ fn thread_cpu() -> HashMap<String, Duration> {
 /// CPU time the threads alive now spent since `before` (threads that ended in between are lost,
 /// so nothing is torn down while measuring).
 fn cpu_since(before: &HashMap<String, Duration>) -> Duration {
-    thread_cpu()
-        .into_iter()
-        .map(|(tid, now)| now.saturating_sub(before.get(&tid).copied().unwrap_or_default()))
-        .sum()
+    thread_cpu().into_iter().map(|(tid, now)| now.saturating_sub(before.get(&tid).copied().unwrap_or_default())).sum()
 }
 
 fn video() -> VideoConfig {
@@ -88,12 +85,7 @@ fn measure(name: String, pictures: &[Picture], mut encode: impl FnMut(usize, &Pi
     let (cpu0, wall0) = (thread_cpu(), Instant::now());
     let bytes = pictures[WARMUP..].iter().enumerate().map(|(i, p)| encode(WARMUP + i, p)).sum();
     let n = (pictures.len() - WARMUP) as u32;
-    Figures {
-        name,
-        cpu_per_frame: cpu_since(&cpu0) / n,
-        wall_per_frame: wall0.elapsed() / n,
-        bytes,
-    }
+    Figures { name, cpu_per_frame: cpu_since(&cpu0) / n, wall_per_frame: wall0.elapsed() / n, bytes }
 }
 
 fn openh264(pictures: &[Picture]) -> Figures {

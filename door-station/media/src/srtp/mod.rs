@@ -105,9 +105,9 @@ pub enum Protection {
     /// SDES-SRTP.
     Sdes {
         /// Our `a=crypto` (the key we send with), to put in our SDP.
-        local: CryptoAttribute,
+        local: Box<CryptoAttribute>,
         /// The peer's (the key it sends with).
-        remote: CryptoAttribute,
+        remote: Box<CryptoAttribute>,
     },
 }
 
@@ -147,9 +147,10 @@ pub fn answer_offer(
     match (policy, chosen) {
         (SrtpPolicy::Off, _) if savp => refuse("the offer requires SRTP (RTP/SAVP)"),
         (SrtpPolicy::Off, _) => Ok(Protection::Plain),
-        (_, Some(remote)) => {
-            Ok(Protection::Sdes { local: CryptoAttribute::new(remote.tag, remote.suite, key), remote: remote.clone() })
-        }
+        (_, Some(remote)) => Ok(Protection::Sdes {
+            local: Box::new(CryptoAttribute::new(remote.tag, remote.suite, key)),
+            remote: Box::new(remote.clone()),
+        }),
         (SrtpPolicy::Optional, None) if !savp => Ok(Protection::Plain),
         (_, None) => refuse("no usable a=crypto line in the offer"),
     }
@@ -164,7 +165,7 @@ pub fn accept_answer(
 ) -> Result<Protection, SrtpError> {
     match (ours, answered) {
         (Some(local), Some(remote)) if local.tag == remote.tag && local.suite == remote.suite => {
-            Ok(Protection::Sdes { local: local.clone(), remote })
+            Ok(Protection::Sdes { local: Box::new(local.clone()), remote: Box::new(remote) })
         }
         (_, Some(remote)) => Err(SrtpError::AnswerMismatch { tag: remote.tag, suite: remote.suite.name() }),
         (_, None) if policy == SrtpPolicy::Mandatory => {
@@ -201,7 +202,7 @@ mod tests {
         };
         assert_eq!((local.tag, local.suite), (3, CryptoSuite::AesCm128HmacSha1_32));
         assert_eq!(local.key, key(9));
-        assert_eq!(remote, offer[0]);
+        assert_eq!(*remote, offer[0]);
     }
 
     #[test]
@@ -231,7 +232,7 @@ mod tests {
         assert_eq!(ours.tag, 1);
         let theirs = CryptoAttribute::new(1, CryptoSuite::AesCm128HmacSha1_80, key(2));
         let ok = accept_answer(SrtpPolicy::Optional, Some(&ours), Some(theirs.clone())).unwrap();
-        assert_eq!(ok, Protection::Sdes { local: ours.clone(), remote: theirs });
+        assert_eq!(ok, Protection::Sdes { local: Box::new(ours.clone()), remote: Box::new(theirs) });
         let wrong = CryptoAttribute::new(7, CryptoSuite::AesCm128HmacSha1_80, key(2));
         assert!(matches!(
             accept_answer(SrtpPolicy::Optional, Some(&ours), Some(wrong)),

@@ -233,7 +233,8 @@ mod tests {
 
     #[test]
     fn bad_lines_say_what_is_wrong() {
-        let cases: [(&str, fn(&SrtpError) -> bool); 7] = [
+        type Check = fn(&SrtpError) -> bool;
+        let cases: [(&str, Check); 7] = [
             ("", |e| matches!(e, SrtpError::Syntax { what: "tag (1 to 9 digits)", .. })),
             ("0 AES_CM_128_HMAC_SHA1_80 inline:x", |e| matches!(e, SrtpError::Syntax { .. })),
             (

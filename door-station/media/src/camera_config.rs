@@ -1,7 +1,7 @@
 //! Which camera and which H.264 encoder, and the GStreamer pipeline that follows from them.
 //!
 //! This part is plain data and strings, so the choice and the pipelines are tested without
-//! GStreamer; [`crate::gst`] (feature `gst`) runs them.
+//! GStreamer; `crate::gst` (feature `gst`) runs them.
 //!
 //! The encoder choice (`[media] video_encoder`): `auto` takes the board's hardware encoder when
 //! GStreamer has `v4l2h264enc` *and* its device node exists (a Raspberry Pi 4's bcm2835 codec at
@@ -89,7 +89,7 @@ pub enum Encoder {
     X264,
 }
 
-/// What the machine has, as found by [`crate::gst::probe`] (or made up by a test).
+/// What the machine has, as found by `crate::gst::probe` (or made up by a test).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EncoderProbe {
     /// GStreamer has a `v4l2h264enc` element.

@@ -9,8 +9,8 @@
 //!
 //! Simulated back-ends: [`PatternCamera`] (the moving test pattern), [`ToneSource`] (a tone),
 //! [`crate::wav::WavMicrophone`], [`NullPlayback`] and [`crate::wav::FilePlayback`]. Real ones
-//! are behind features: `gst` ([`crate::gst`]), `v4l` ([`crate::v4l_capture`]), `alsa`
-//! ([`crate::alsa_audio`]).
+//! are behind features: `gst` (`crate::gst`), `v4l` (`crate::v4l_capture`), `alsa`
+//! (`crate::alsa_audio`).
 //!
 //! Calls block for at most one frame (or the timeout given): each back-end runs on a thread of
 //! its own in the media shell.

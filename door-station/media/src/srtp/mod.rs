@@ -4,7 +4,7 @@
 //! - [`sdes`]: the `a=crypto` attribute, parsed and printed.
 //! - [`answer_offer`] / [`offer`] / [`accept_answer`]: what the configured [`SrtpPolicy`] makes
 //!   of an offer or answer, giving a [`Protection`].
-//! - [`SrtpSession`] (feature `srtp`): protect what we send with our key, unprotect what comes
+//! - `SrtpSession` (feature `srtp`): protect what we send with our key, unprotect what comes
 //!   with the peer's, through `webrtc-srtp` (pure Rust, from the webrtc-rs family whose `rtp`
 //!   crate the station already uses; libsrtp2 bindings would add a C library and `unsafe` for
 //!   the same suite). Each SSRC keeps its own rollover counter and a 64-packet replay window

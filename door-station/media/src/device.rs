@@ -15,7 +15,7 @@
 //! Calls block for at most one frame (or the timeout given): each back-end runs on a thread of
 //! its own in the media shell.
 
-use crate::h264::{AccessUnit, H264Encoder, H264Error, Picture, VideoConfig};
+use crate::h264::{AccessUnit, H264Encoder, H264Error, NalKind, Picture, SdpParameters, VideoConfig};
 use crate::tone::{SampleRate, ToneSource};
 use std::time::Duration;
 
@@ -79,6 +79,18 @@ pub enum VideoFrame {
     Encoded(AccessUnit),
     /// A raw I420 picture, to be encoded by the caller.
     Raw(Picture),
+}
+
+/// The SDP `profile-level-id` and `sprop-parameter-sets` of a stream, from one of its IDR units
+/// (with SPS and PPS); for sources whose encoder is not OpenH264 (a hardware encoder's SPS says
+/// its own profile and level).
+pub fn sdp_parameters_of(unit: &AccessUnit) -> Option<SdpParameters> {
+    let sps = unit.find(NalKind::Sps)?;
+    let pps = unit.find(NalKind::Pps)?;
+    Some(SdpParameters {
+        profile_level_id: crate::h264::profile_level_id(sps)?,
+        sprop_parameter_sets: crate::h264::sprop_parameter_sets(sps, pps),
+    })
 }
 
 /// A camera.
@@ -265,8 +277,13 @@ mod tests {
             Some(VideoFrame::Encoded(u)) => u,
             other => panic!("expected an access unit, got {other:?}"),
         };
-        assert!(next(&mut cam).starts_with_parameter_sets());
-        assert!(!next(&mut cam).is_idr());
+        let first = next(&mut cam);
+        assert!(first.starts_with_parameter_sets());
+        let sdp = sdp_parameters_of(&first).unwrap();
+        assert_eq!(Some(sdp), crate::h264::sdp_parameters(small()).ok());
+        let second = next(&mut cam);
+        assert!(!second.is_idr());
+        assert_eq!(sdp_parameters_of(&second), None);
         cam.request_keyframe();
         assert!(next(&mut cam).starts_with_parameter_sets());
         assert!(cam.describe().contains("160x120"));

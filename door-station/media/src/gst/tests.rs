@@ -61,6 +61,12 @@ fn x264_units_start_with_parameter_sets_and_answer_force_key_unit() {
     assert!(first.starts_with_parameter_sets(), "first unit {:?}", kinds(&first));
     assert!(first.nals.iter().all(|n| NalKind::of(n) != Some(NalKind::Aud)));
     assert_eq!(decode(&mut decoder, &first), Some((320, 240)));
+    let sdp = crate::device::sdp_parameters_of(&first).unwrap();
+    assert!(sdp.profile_level_id.starts_with("42"), "baseline profile: {}", sdp.profile_level_id);
+    eprintln!(
+        "x264enc stream: profile-level-id={} sprop-parameter-sets={}",
+        sdp.profile_level_id, sdp.sprop_parameter_sets
+    );
     // No periodic key frames (interval 0): the next IDR comes from the request.
     let later: Vec<_> = (0..5).map(|_| next_unit(&mut camera)).collect();
     assert!(later.iter().all(|u| !u.is_idr()));

@@ -215,3 +215,21 @@ fn capacity_drops_the_oldest_and_config_is_checked() {
     let bad = JitterConfig { frame_units: 0, ..config };
     assert!(matches!(JitterBuffer::new(bad), Err(JitterError::Config { field: "frame_units", .. })));
 }
+
+#[test]
+fn a_payload_type_change_passes_through_without_a_resync() {
+    let t0 = Instant::now();
+    let mut jb = buffer();
+    for i in 0..4u32 {
+        let mut p = nth(4, 10, 0, i);
+        p.payload_type = if i < 2 { 0 } else { 8 };
+        assert_eq!(jb.push(t0 + ms(20 * u64::from(i)), p), PushOutcome::Buffered);
+    }
+    let types: Vec<_> = (0..4)
+        .filter_map(|i| match jb.pop(t0 + ms(60 + 20 * i)) {
+            Playout::Frame(f) => Some((f.payload_type, f.resync)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(types, [(0, false), (0, false), (8, false), (8, false)]);
+}

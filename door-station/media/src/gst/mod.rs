@@ -7,7 +7,10 @@
 //! pictures; wrap it in [`crate::device::EncodingSource`]. A key-frame request is a
 //! `GstForceKeyUnit` upstream event sent from the sink, which the encoder answers with an IDR.
 //!
-//! The pipeline strings and the encoder choice are in [`crate::camera_config`].
+//! The pipeline strings and the encoder choice are in [`crate::camera_config`]. Microphone and
+//! speaker with echo cancellation are in [`audio`].
+
+pub mod audio;
 
 use crate::camera_config::{CameraConfig, Encoder, EncoderProbe, PI4_ENCODER_DEVICE, SINK_NAME, pipeline_description};
 use crate::device::{DeviceError, VideoFrame, VideoSource};

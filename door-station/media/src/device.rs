@@ -7,9 +7,9 @@
 //! - [`AudioCapture`]: 20 ms mono PCM frames.
 //! - [`AudioPlayback`]: 20 ms mono PCM frames out.
 //!
-//! Simulated back-ends: [`PatternCamera`] (the moving test pattern), [`ToneSource`] (a tone),
+//! [`crate::backends`] opens the configured ones. Simulated back-ends: [`PatternCamera`] (the moving test pattern), [`ToneSource`] (a tone),
 //! [`crate::wav::WavMicrophone`], [`NullPlayback`] and [`crate::wav::FilePlayback`]. Real ones
-//! are behind features: `gst` (`crate::gst`), `v4l` (`crate::v4l_capture`), `alsa`
+//! are behind features: `gst` (`crate::gst`, also audio with echo cancellation), `v4l` (`crate::v4l_capture`), `alsa`
 //! (`crate::alsa_audio`).
 //!
 //! Calls block for at most one frame (or the timeout given): each back-end runs on a thread of
@@ -58,6 +58,14 @@ pub enum DeviceError {
     /// The encoder failed.
     #[error(transparent)]
     Encode(#[from] H264Error),
+    /// The back-end was configured but this build does not have it.
+    #[error("{backend} is not in this build: rebuild ds-media with feature `{feature}`")]
+    NotBuilt {
+        /// The back-end.
+        backend: &'static str,
+        /// The cargo feature that has it.
+        feature: &'static str,
+    },
 }
 
 impl DeviceError {
@@ -127,6 +135,20 @@ pub trait AudioPlayback: Send {
 
     /// Plays out what is queued and closes; further writes are errors or ignored.
     fn finish(&mut self) -> Result<(), DeviceError>;
+}
+
+impl<T: VideoSource + ?Sized> VideoSource for Box<T> {
+    fn next_frame(&mut self, timeout: Duration) -> Result<Option<VideoFrame>, DeviceError> {
+        (**self).next_frame(timeout)
+    }
+
+    fn request_keyframe(&mut self) {
+        (**self).request_keyframe();
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
 }
 
 impl AudioCapture for ToneSource {

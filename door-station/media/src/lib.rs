@@ -36,7 +36,8 @@
 //! each behind a cargo feature because it links a system library: `gst` (`gst`: `v4l2src` into
 //! an appsink, with `v4l2h264enc` on a Raspberry Pi 4, `x264enc`, or raw frames for OpenH264;
 //! [`camera_config`] makes the automatic choice), `v4l` (`v4l_capture`, YUYV/MJPEG through
-//! [`convert`]) and `alsa` (`alsa_audio`).
+//! [`convert`]) and `alsa` (`alsa_audio`); `gst` also has the microphone and speaker with
+//! `webrtcdsp` echo cancellation. [`backends`] opens whichever the configuration names.
 //!
 //! Received audio goes through [`jitter::JitterBuffer`] (sans-IO: `push(now, packet)` on arrival,
 //! `pop(now)` every 20 ms gives a frame, a concealment signal or nothing; it resyncs on SSRC or
@@ -66,6 +67,7 @@ pub mod tone;
 // Capture and playback devices, the jitter buffer and SRTP.
 #[cfg(feature = "alsa")]
 pub mod alsa_audio;
+pub mod backends;
 pub mod camera_config;
 pub mod convert;
 pub mod device;

@@ -42,19 +42,8 @@ pub enum MicrophoneBackend {
         /// The file.
         path: PathBuf,
     },
-    /// An ALSA device (feature `alsa`).
-    Alsa {
-        /// Its name.
-        device: String,
-    },
-    /// ALSA through GStreamer, with echo cancellation against the speaker when `echo_probe` is
-    /// set (feature `gst`).
-    Gstreamer {
-        /// The ALSA device name.
-        device: String,
-        /// The speaker's echo probe name; the speaker must use the same.
-        echo_probe: Option<String>,
-    },
+    /// A sound card.
+    Card(SoundCard),
 }
 
 /// The speaker to open.
@@ -67,16 +56,25 @@ pub enum SpeakerBackend {
         /// The file.
         path: PathBuf,
     },
+    /// A sound card.
+    Card(SoundCard),
+}
+
+/// A sound card, for the microphone or the speaker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SoundCard {
     /// An ALSA device (feature `alsa`).
     Alsa {
-        /// Its name.
+        /// Its name, e.g. `default` or `plughw:1,0`.
         device: String,
     },
-    /// ALSA through GStreamer, feeding the echo probe `echo_probe` (feature `gst`).
+    /// ALSA through GStreamer (feature `gst`), with `webrtcdsp` echo cancellation when
+    /// `echo_probe` is set: the speaker feeds the probe of that name, the microphone cancels its
+    /// echo, so both must name the same one.
     Gstreamer {
         /// The ALSA device name.
         device: String,
-        /// The echo probe's name, shared with the microphone.
+        /// The echo probe's name.
         echo_probe: Option<String>,
     },
 }
@@ -133,8 +131,10 @@ pub fn open_microphone(backend: &MicrophoneBackend, rate: SampleRate) -> Result<
             }
             Ok(Box::new(mic))
         }
-        MicrophoneBackend::Alsa { device } => open_alsa_microphone(device, rate),
-        MicrophoneBackend::Gstreamer { device, echo_probe } => open_gst_microphone(device, echo_probe.as_deref(), rate),
+        MicrophoneBackend::Card(SoundCard::Alsa { device }) => open_alsa_microphone(device, rate),
+        MicrophoneBackend::Card(SoundCard::Gstreamer { device, echo_probe }) => {
+            open_gst_microphone(device, echo_probe.as_deref(), rate)
+        }
     }
 }
 
@@ -143,8 +143,10 @@ pub fn open_speaker(backend: &SpeakerBackend, rate: SampleRate) -> Result<Box<dy
     match backend {
         SpeakerBackend::Null => Ok(Box::new(NullPlayback::new(rate))),
         SpeakerBackend::Wav { path } => Ok(Box::new(FilePlayback::create(path, rate)?)),
-        SpeakerBackend::Alsa { device } => open_alsa_speaker(device, rate),
-        SpeakerBackend::Gstreamer { device, echo_probe } => open_gst_speaker(device, echo_probe.as_deref(), rate),
+        SpeakerBackend::Card(SoundCard::Alsa { device }) => open_alsa_speaker(device, rate),
+        SpeakerBackend::Card(SoundCard::Gstreamer { device, echo_probe }) => {
+            open_gst_speaker(device, echo_probe.as_deref(), rate)
+        }
     }
 }
 

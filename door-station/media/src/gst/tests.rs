@@ -72,8 +72,9 @@ fn x264_units_start_with_parameter_sets_and_answer_force_key_unit() {
     assert!(later.iter().all(|u| !u.is_idr()));
     assert!(later.windows(2).all(|w| w[1].timestamp_90k > w[0].timestamp_90k));
     camera.request_keyframe();
-    let forced = (0..30).map(|_| next_unit(&mut camera)).find(AccessUnit::is_idr);
-    let forced = forced.expect("an IDR within 30 frames of GstForceKeyUnit");
+    let forced = (0..30).map(|_| next_unit(&mut camera)).enumerate().find(|(_, u)| u.is_idr());
+    let (after, forced) = forced.expect("an IDR within 30 frames of GstForceKeyUnit");
+    eprintln!("x264enc: IDR {} frame(s) after GstForceKeyUnit", after + 1);
     assert!(forced.starts_with_parameter_sets());
     let mut fresh = Decoder::new().unwrap();
     assert_eq!(decode(&mut fresh, &forced), Some((320, 240)), "a new receiver starts here");

@@ -13,25 +13,40 @@ pub(crate) struct JitterEstimator {
     clock_rate: u32,
     epoch: Option<Instant>,
     last_transit: Option<f64>,
+    /// Smoothed transit time (same 1/16 gain as the jitter), to place a new stream by arrival.
+    mean_transit: Option<f64>,
     jitter: f64,
 }
 
 impl JitterEstimator {
     pub(crate) fn new(clock_rate: u32) -> Self {
-        JitterEstimator { clock_rate, epoch: None, last_transit: None, jitter: 0.0 }
+        JitterEstimator { clock_rate, epoch: None, last_transit: None, mean_transit: None, jitter: 0.0 }
     }
 
     /// Records a packet whose (offset-corrected) timestamp is `media_time` and that arrived at
     /// `now`.
     pub(crate) fn observe(&mut self, now: Instant, media_time: i64) {
-        let epoch = *self.epoch.get_or_insert(now);
-        let arrival = now.saturating_duration_since(epoch).as_secs_f64() * f64::from(self.clock_rate);
-        let transit = arrival - media_time as f64;
+        let transit = self.arrival_units(now) - media_time as f64;
+        let mean = self.mean_transit.get_or_insert(transit);
+        *mean += (transit - *mean) / 16.0;
         if let Some(last) = self.last_transit {
             let d = (transit - last).abs();
             self.jitter += (d - self.jitter) / 16.0;
         }
         self.last_transit = Some(transit);
+    }
+
+    fn arrival_units(&mut self, now: Instant) -> f64 {
+        let epoch = *self.epoch.get_or_insert(now);
+        now.saturating_duration_since(epoch).as_secs_f64() * f64::from(self.clock_rate)
+    }
+
+    /// The media time that a packet arriving at `now` would have on the timeline so far, from the
+    /// smoothed transit; `None` before the first packet.
+    pub(crate) fn expected_media_time(&self, now: Instant) -> Option<i64> {
+        let (epoch, mean) = (self.epoch?, self.mean_transit?);
+        let arrival = now.saturating_duration_since(epoch).as_secs_f64() * f64::from(self.clock_rate);
+        Some((arrival - mean).round() as i64)
     }
 
     /// Forgets the transit time after a timestamp-base change, keeping the estimate.

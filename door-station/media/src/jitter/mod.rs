@@ -17,8 +17,9 @@
 //! frame is dropped at most every [`SHRINK_SPACING`] pops (the delay shrinks).
 //!
 //! A new SSRC, or a sequence or timestamp jump that cannot be loss or reordering, is a *resync*
-//! (PBXs do it when they switch media): the new stream's timestamps are mapped to follow the last
-//! frame received, so audio carries on without a gap. Payload-type changes pass through in
+//! (PBXs do it when they switch media): the new stream's timestamps are mapped to where its
+//! arrival time falls on the timeline (at least after the last frame received), so audio carries
+//! on without a gap, and late packets of the old stream still find their place. Payload-type changes pass through in
 //! [`Frame::payload_type`].
 //!
 //! Nothing here reads the clock; time is passed in.
@@ -245,6 +246,9 @@ pub struct JitterBuffer {
     config: JitterConfig,
     frames: BTreeMap<i64, Frame>,
     stream: Option<Stream>,
+    /// The stream before the last resync, and where the new one began: late packets of the old
+    /// stream still go to their place instead of switching back.
+    previous: Option<(Stream, i64)>,
     newest_key: Option<i64>,
     state: State,
     estimator: JitterEstimator,
@@ -259,6 +263,7 @@ impl JitterBuffer {
             config,
             frames: BTreeMap::new(),
             stream: None,
+            previous: None,
             newest_key: None,
             state: State::Idle,
             estimator: JitterEstimator::new(config.clock_rate),
@@ -268,7 +273,7 @@ impl JitterBuffer {
 
     /// Takes a packet that arrived at `now`.
     pub fn push(&mut self, now: Instant, packet: Arrival) -> PushOutcome {
-        let (key, resync) = self.place(&packet);
+        let (key, resync) = self.place(now, &packet);
         if self.frames.contains_key(&key) {
             self.stats.duplicates += 1;
             return PushOutcome::Duplicate;
@@ -308,16 +313,25 @@ impl JitterBuffer {
     }
 
     /// Where `packet` goes on the timeline, and whether it starts a new stream.
-    fn place(&self, packet: &Arrival) -> (i64, bool) {
+    fn place(&self, now: Instant, packet: &Arrival) -> (i64, bool) {
         let Some(stream) = self.stream else {
             return (i64::from(packet.timestamp), false);
         };
         if stream.ssrc == packet.ssrc && !self.is_jump(&stream, packet) {
             return (stream.key_of(packet.timestamp), false);
         }
-        // A new stream follows the newest frame received, and never lands in the past.
+        if let Some((old, switched_at)) = self.previous
+            && old.ssrc == packet.ssrc
+            && !self.is_jump(&old, packet)
+            && old.key_of(packet.timestamp) < switched_at
+        {
+            return (old.key_of(packet.timestamp), false);
+        }
+        // A new stream starts where its arrival time puts it on the timeline (leaving room for
+        // old packets still on their way), after the newest frame, and never in the past.
         let frame = i64::from(self.config.frame_units);
         let after = self.newest_key.map_or(0, |k| k + frame);
+        let after = self.estimator.expected_media_time(now).map_or(after, |e| e.max(after));
         let key = match self.state {
             State::Playing { next, .. } => after.max(next),
             _ => after,
@@ -339,6 +353,9 @@ impl JitterBuffer {
 
     /// Updates the stream state with a packet placed at `key` (reordered old packets leave it).
     fn remember(&mut self, packet: &Arrival, key: i64, resync: bool) {
+        if resync {
+            self.previous = self.stream.map(|old| (old, key));
+        }
         if resync || self.stream.is_none_or(|s| key >= s.last_key) {
             self.stream =
                 Some(Stream { ssrc: packet.ssrc, last_seq: packet.seq, last_ts: packet.timestamp, last_key: key });

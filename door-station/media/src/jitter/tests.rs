@@ -233,3 +233,28 @@ fn a_payload_type_change_passes_through_without_a_resync() {
         .collect();
     assert_eq!(types, [(0, false), (0, false), (8, false), (8, false)]);
 }
+
+#[test]
+fn late_packets_of_the_old_stream_after_a_switch_go_to_their_place() {
+    let t0 = Instant::now();
+    let mut jb = buffer();
+    for i in 0..8u32 {
+        jb.push(t0 + ms(20 * u64::from(i)), nth(1, 100, 5000, i));
+    }
+    // Packet 9 of the old stream is overtaken by the first packet of the new one.
+    assert_eq!(jb.push(t0 + ms(180), nth(2, 7, 90_000, 0)), PushOutcome::Resynced);
+    assert_eq!(jb.push(t0 + ms(185), nth(1, 100, 5000, 8)), PushOutcome::Buffered);
+    assert_eq!(jb.push(t0 + ms(200), nth(2, 7, 90_000, 1)), PushOutcome::Buffered);
+    let played: Vec<_> = (0..11)
+        .filter_map(|i| match jb.pop(t0 + ms(40 + 20 * i)) {
+            Playout::Frame(f) => Some((f.ssrc, f.seq)),
+            _ => None,
+        })
+        .collect();
+    let mut expected: Vec<(u32, u16)> = (100..109).map(|s| (1, s)).collect();
+    expected.extend([(2, 7), (2, 8)]);
+    assert_eq!(played, expected);
+    // A straggler whose time has passed is late, and does not switch back either.
+    assert_eq!(jb.push(t0 + ms(300), nth(1, 100, 5000, 5)), PushOutcome::Late);
+    assert_eq!(jb.stats().resyncs, 1);
+}

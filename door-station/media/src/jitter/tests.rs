@@ -258,3 +258,27 @@ fn late_packets_of_the_old_stream_after_a_switch_go_to_their_place() {
     assert_eq!(jb.push(t0 + ms(300), nth(1, 100, 5000, 5)), PushOutcome::Late);
     assert_eq!(jb.stats().resyncs, 1);
 }
+
+#[test]
+fn random_arrivals_never_panic_and_keep_the_buffer_bounded() {
+    let t0 = Instant::now();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut jb = buffer();
+    let mut now = t0;
+    for _ in 0..20_000 {
+        now += Duration::from_micros(next() % 40_000);
+        let r = next();
+        let packet = packet((r % 3) as u32, (r >> 8) as u16, (r >> 24) as u32);
+        let _ = jb.push(now, packet);
+        let _ = jb.pop(now);
+        assert!(jb.len() <= 50);
+        assert!(jb.target_delay() <= ms(200));
+    }
+    assert!(jb.stats().resyncs > 100, "{:?}", jb.stats());
+}

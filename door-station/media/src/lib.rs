@@ -41,7 +41,8 @@
 //!
 //! Received audio goes through [`jitter::JitterBuffer`] (sans-IO: `push(now, packet)` on arrival,
 //! `pop(now)` every 20 ms gives a frame, a concealment signal or nothing; it resyncs on SSRC or
-//! base changes). [`srtp`] (feature `srtp`, on by default) parses and answers SDES `a=crypto`
+//! base changes); [`playout::AudioPlayout`] adds the decoders and concealment (Opus FEC,
+//! G.711 repetition) and gives the speaker one frame every 20 ms. [`srtp`] (feature `srtp`, on by default) parses and answers SDES `a=crypto`
 //! lines under the off/optional/mandatory policy and protects and unprotects packets.
 //!
 //! # What it does not do (yet)
@@ -74,6 +75,7 @@ pub mod device;
 #[cfg(feature = "gst")]
 pub mod gst;
 pub mod jitter;
+pub mod playout;
 pub mod srtp;
 #[cfg(feature = "v4l")]
 pub mod v4l_capture;

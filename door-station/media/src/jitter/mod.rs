@@ -444,6 +444,17 @@ impl JitterBuffer {
         self.target_delay().as_nanos().div_ceil(frame.as_nanos().max(1)) as u32
     }
 
+    /// The frame the next [`JitterBuffer::pop`] would play, if it is buffered already: after a
+    /// [`Conceal::Lost`], the packet that followed the lost one (an Opus decoder rebuilds the lost
+    /// frame from its in-band FEC).
+    pub fn peek_next(&self) -> Option<&Frame> {
+        let State::Playing { next, .. } = self.state else {
+            return None;
+        };
+        let (&key, frame) = self.frames.first_key_value()?;
+        (key < next + i64::from(self.config.frame_units)).then_some(frame)
+    }
+
     /// The playout delay the buffer aims for now.
     pub fn target_delay(&self) -> Duration {
         let c = &self.config;

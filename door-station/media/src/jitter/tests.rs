@@ -282,3 +282,18 @@ fn random_arrivals_never_panic_and_keep_the_buffer_bounded() {
     }
     assert!(jb.stats().resyncs > 100, "{:?}", jb.stats());
 }
+
+#[test]
+fn after_a_loss_the_following_frame_can_be_peeked() {
+    let t0 = Instant::now();
+    let mut jb = buffer();
+    for n in [0u32, 2, 4] {
+        jb.push(t0, nth(7, 0, 0, n));
+    }
+    assert_eq!(jb.peek_next(), None, "not playing yet");
+    assert_eq!(seq_of(jb.pop(t0 + ms(40))), Ok(0));
+    assert_eq!(jb.pop(t0 + ms(60)), Playout::Conceal(Conceal::Lost));
+    assert_eq!(jb.peek_next().map(|f| f.seq), Some(2));
+    assert_eq!(seq_of(jb.pop(t0 + ms(80))), Ok(2));
+    assert_eq!(jb.peek_next(), None, "frame 3 is missing, 4 is not next");
+}

@@ -27,6 +27,24 @@
 //! Random starting values (SSRC, sequence number, timestamp; RFC 3550 §5.1) are chosen by the
 //! caller and passed in [`rtp_session::SenderConfig`].
 //!
+//! # Devices, playout and SRTP
+//!
+//! The hardware sits behind the traits of [`device`]: [`device::VideoSource`] (encoded access
+//! units or raw I420 pictures, and key-frame requests), [`device::AudioCapture`] and
+//! [`device::AudioPlayback`], 20 ms frames each. Simulated back-ends: [`device::PatternCamera`],
+//! the tone, [`wav::WavMicrophone`], [`device::NullPlayback`] and [`wav::FilePlayback`]. Real ones,
+//! each behind a cargo feature because it links a system library: `gst` (`gst`: `v4l2src` into
+//! an appsink, with `v4l2h264enc` on a Raspberry Pi 4, `x264enc`, or raw frames for OpenH264;
+//! [`camera_config`] makes the automatic choice), `v4l` (`v4l_capture`, YUYV/MJPEG through
+//! [`convert`]) and `alsa` (`alsa_audio`); `gst` also has the microphone and speaker with
+//! `webrtcdsp` echo cancellation. [`backends`] opens whichever the configuration names.
+//!
+//! Received audio goes through [`jitter::JitterBuffer`] (sans-IO: `push(now, packet)` on arrival,
+//! `pop(now)` every 20 ms gives a frame, a concealment signal or nothing; it resyncs on SSRC or
+//! base changes); [`playout::AudioPlayout`] adds the decoders and concealment (Opus FEC,
+//! G.711 repetition) and gives the speaker one frame every 20 ms. [`srtp`] (feature `srtp`, on by default) parses and answers SDES `a=crypto`
+//! lines under the off/optional/mandatory policy and protects and unprotects packets.
+//!
 //! # What it does not do (yet)
 //!
 //! - No capture or playback hardware: no V4L2/libcamera, ALSA or GStreamer; sources are simulated.
@@ -46,3 +64,19 @@ pub mod packetize;
 pub mod rtp_session;
 pub mod sources;
 pub mod tone;
+
+// Capture and playback devices, the jitter buffer and SRTP.
+#[cfg(feature = "alsa")]
+pub mod alsa_audio;
+pub mod backends;
+pub mod camera_config;
+pub mod convert;
+pub mod device;
+#[cfg(feature = "gst")]
+pub mod gst;
+pub mod jitter;
+pub mod playout;
+pub mod srtp;
+#[cfg(feature = "v4l")]
+pub mod v4l_capture;
+pub mod wav;

@@ -1,0 +1,335 @@
+//! The capture and playback hardware behind small traits, so the media threads do not care
+//! whether frames come from a camera, GStreamer, ALSA, a WAV file or a generator.
+//!
+//! - [`VideoSource`]: yields encoded H.264 access units (a camera with its own encoder) or raw
+//!   I420 pictures (the caller encodes them with [`crate::h264::H264Encoder`]), and takes key-frame
+//!   requests.
+//! - [`AudioCapture`]: 20 ms mono PCM frames.
+//! - [`AudioPlayback`]: 20 ms mono PCM frames out.
+//!
+//! [`crate::backends`] opens the configured ones. Simulated back-ends: [`PatternCamera`] (the moving test pattern), [`ToneSource`] (a tone),
+//! [`crate::wav::WavMicrophone`], [`NullPlayback`] and [`crate::wav::FilePlayback`]. Real ones
+//! are behind features: `gst` (`crate::gst`, also audio with echo cancellation), `v4l` (`crate::v4l_capture`), `alsa`
+//! (`crate::alsa_audio`).
+//!
+//! Calls block for at most one frame (or the timeout given): each back-end runs on a thread of
+//! its own in the media shell.
+
+use crate::h264::{AccessUnit, H264Encoder, H264Error, NalKind, Picture, SdpParameters, VideoConfig};
+use crate::tone::{SampleRate, ToneSource};
+use std::time::Duration;
+
+/// What went wrong with a capture or playback device.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The device does not exist or cannot be opened.
+    #[error("{backend}: cannot open {device}: {reason}")]
+    Open {
+        /// "alsa", "v4l", "gstreamer", "wav".
+        backend: &'static str,
+        /// The device name or path.
+        device: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// The device opened but does not offer what is needed.
+    #[error("{backend}: {device} offers {got}, need {expected}")]
+    Format {
+        /// The back-end.
+        backend: &'static str,
+        /// The device name or path.
+        device: String,
+        /// What is needed.
+        expected: String,
+        /// What it offers.
+        got: String,
+    },
+    /// Reading or writing failed while running.
+    #[error("{backend}: {during} failed: {reason}")]
+    Io {
+        /// The back-end.
+        backend: &'static str,
+        /// The operation, e.g. "read", "write", "pull sample".
+        during: &'static str,
+        /// What the system said.
+        reason: String,
+    },
+    /// The encoder failed.
+    #[error(transparent)]
+    Encode(#[from] H264Error),
+    /// The back-end was configured but this build does not have it.
+    #[error("{backend} is not in this build: rebuild ds-media with feature `{feature}`")]
+    NotBuilt {
+        /// The back-end.
+        backend: &'static str,
+        /// The cargo feature that has it.
+        feature: &'static str,
+    },
+}
+
+impl DeviceError {
+    /// An I/O failure of `backend` during `during`.
+    pub fn io(backend: &'static str, during: &'static str, reason: impl ToString) -> Self {
+        DeviceError::Io { backend, during, reason: reason.to_string() }
+    }
+
+    /// A device of `backend` that cannot be opened.
+    pub fn open(backend: &'static str, device: impl Into<String>, reason: impl ToString) -> Self {
+        DeviceError::Open { backend, device: device.into(), reason: reason.to_string() }
+    }
+}
+
+/// What a video source yields for one frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VideoFrame {
+    /// An encoded access unit, SPS and PPS before every IDR.
+    Encoded(AccessUnit),
+    /// A raw I420 picture, to be encoded by the caller.
+    Raw(Picture),
+}
+
+/// The SDP `profile-level-id` and `sprop-parameter-sets` of a stream, from one of its IDR units
+/// (with SPS and PPS); for sources whose encoder is not OpenH264 (a hardware encoder's SPS says
+/// its own profile and level).
+pub fn sdp_parameters_of(unit: &AccessUnit) -> Option<SdpParameters> {
+    let sps = unit.find(NalKind::Sps)?;
+    let pps = unit.find(NalKind::Pps)?;
+    Some(SdpParameters {
+        profile_level_id: crate::h264::profile_level_id(sps)?,
+        sprop_parameter_sets: crate::h264::sprop_parameter_sets(sps, pps),
+    })
+}
+
+/// A camera.
+pub trait VideoSource: Send {
+    /// The next frame, waiting at most `timeout`; `Ok(None)` when none came in time (or an
+    /// encoder skipped the frame).
+    fn next_frame(&mut self, timeout: Duration) -> Result<Option<VideoFrame>, DeviceError>;
+
+    /// Makes the next encoded frame an IDR with SPS and PPS (a raw source ignores it: its
+    /// encoder takes the request).
+    fn request_keyframe(&mut self);
+
+    /// A short name for logs, e.g. "gstreamer v4l2h264enc /dev/video0".
+    fn describe(&self) -> String;
+}
+
+/// A microphone.
+pub trait AudioCapture: Send {
+    /// The sample rate of the frames.
+    fn rate(&self) -> SampleRate;
+
+    /// The next 20 ms of mono samples (`rate().frame_samples()` long); `Ok(None)` at the end of
+    /// a finite source.
+    fn read_frame(&mut self) -> Result<Option<Vec<i16>>, DeviceError>;
+}
+
+/// A speaker.
+pub trait AudioPlayback: Send {
+    /// The sample rate it expects.
+    fn rate(&self) -> SampleRate;
+
+    /// Plays 20 ms of mono samples.
+    fn write_frame(&mut self, samples: &[i16]) -> Result<(), DeviceError>;
+
+    /// Plays out what is queued and closes; further writes are errors or ignored.
+    fn finish(&mut self) -> Result<(), DeviceError>;
+}
+
+impl<T: VideoSource + ?Sized> VideoSource for Box<T> {
+    fn next_frame(&mut self, timeout: Duration) -> Result<Option<VideoFrame>, DeviceError> {
+        (**self).next_frame(timeout)
+    }
+
+    fn request_keyframe(&mut self) {
+        (**self).request_keyframe();
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+impl AudioCapture for ToneSource {
+    fn rate(&self) -> SampleRate {
+        ToneSource::rate(self)
+    }
+
+    fn read_frame(&mut self) -> Result<Option<Vec<i16>>, DeviceError> {
+        Ok(Some(self.next_frame()))
+    }
+}
+
+/// A speaker that discards everything but counts it.
+#[derive(Clone, Debug)]
+pub struct NullPlayback {
+    rate: SampleRate,
+    frames: u64,
+}
+
+impl NullPlayback {
+    /// A null speaker at `rate`.
+    pub fn new(rate: SampleRate) -> Self {
+        NullPlayback { rate, frames: 0 }
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+}
+
+impl AudioPlayback for NullPlayback {
+    fn rate(&self) -> SampleRate {
+        self.rate
+    }
+
+    fn write_frame(&mut self, _samples: &[i16]) -> Result<(), DeviceError> {
+        self.frames += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), DeviceError> {
+        Ok(())
+    }
+}
+
+/// The simulated camera as a [`VideoSource`]: the moving test pattern, encoded, one frame per
+/// call (pacing is the caller's; [`crate::sources::Camera`] is the paced thread).
+#[derive(Debug)]
+pub struct PatternCamera {
+    encoder: H264Encoder,
+}
+
+impl PatternCamera {
+    /// A pattern camera for `config`.
+    pub fn new(config: VideoConfig) -> Result<Self, DeviceError> {
+        Ok(PatternCamera { encoder: H264Encoder::new(config)? })
+    }
+}
+
+impl VideoSource for PatternCamera {
+    fn next_frame(&mut self, _timeout: Duration) -> Result<Option<VideoFrame>, DeviceError> {
+        Ok(self.encoder.encode_next()?.map(VideoFrame::Encoded))
+    }
+
+    fn request_keyframe(&mut self) {
+        self.encoder.force_keyframe();
+    }
+
+    fn describe(&self) -> String {
+        let c = self.encoder.config();
+        format!("test pattern {}x{}@{} (openh264)", c.width, c.height, c.fps)
+    }
+}
+
+/// Turns raw pictures into access units with OpenH264, passing encoded frames through: wraps
+/// any [`VideoSource`] so that it always yields [`VideoFrame::Encoded`].
+pub struct EncodingSource<S> {
+    source: S,
+    encoder: H264Encoder,
+}
+
+impl<S: VideoSource> EncodingSource<S> {
+    /// Wraps `source`, encoding its raw pictures with an encoder for `config`.
+    pub fn new(source: S, config: VideoConfig) -> Result<Self, DeviceError> {
+        Ok(EncodingSource { source, encoder: H264Encoder::new(config)? })
+    }
+
+    /// The next access unit (see [`VideoSource::next_frame`]).
+    pub fn next_unit(&mut self, timeout: Duration) -> Result<Option<AccessUnit>, DeviceError> {
+        match self.source.next_frame(timeout)? {
+            None => Ok(None),
+            Some(VideoFrame::Encoded(unit)) => Ok(Some(unit)),
+            Some(VideoFrame::Raw(picture)) => Ok(self.encoder.encode_picture(&picture)?),
+        }
+    }
+
+    /// Asks both the source and the encoder for a key frame.
+    pub fn request_keyframe(&mut self) {
+        self.source.request_keyframe();
+        self.encoder.force_keyframe();
+    }
+
+    /// The wrapped source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+}
+
+impl<S: VideoSource> std::fmt::Debug for EncodingSource<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodingSource")
+            .field("source", &self.source.describe())
+            .field("encoder", &self.encoder)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::h264::draw_test_pattern;
+
+    fn small() -> VideoConfig {
+        VideoConfig { width: 160, height: 120, fps: 10, keyframe_interval_s: 0, ..VideoConfig::default() }
+    }
+
+    /// A raw source of test-pattern pictures.
+    struct RawPattern(u64);
+
+    impl VideoSource for RawPattern {
+        fn next_frame(&mut self, _: Duration) -> Result<Option<VideoFrame>, DeviceError> {
+            let mut p = Picture::new(160, 120);
+            draw_test_pattern(&mut p, self.0);
+            self.0 += 1;
+            Ok(Some(VideoFrame::Raw(p)))
+        }
+        fn request_keyframe(&mut self) {}
+        fn describe(&self) -> String {
+            "raw pattern".into()
+        }
+    }
+
+    #[test]
+    fn the_pattern_camera_yields_an_idr_first_and_on_request() {
+        let mut cam = PatternCamera::new(small()).unwrap();
+        let next = |cam: &mut PatternCamera| match cam.next_frame(Duration::ZERO).unwrap() {
+            Some(VideoFrame::Encoded(u)) => u,
+            other => panic!("expected an access unit, got {other:?}"),
+        };
+        let first = next(&mut cam);
+        assert!(first.starts_with_parameter_sets());
+        let sdp = sdp_parameters_of(&first).unwrap();
+        assert_eq!(Some(sdp), crate::h264::sdp_parameters(small()).ok());
+        let second = next(&mut cam);
+        assert!(!second.is_idr());
+        assert_eq!(sdp_parameters_of(&second), None);
+        cam.request_keyframe();
+        assert!(next(&mut cam).starts_with_parameter_sets());
+        assert!(cam.describe().contains("160x120"));
+    }
+
+    #[test]
+    fn raw_pictures_are_encoded_and_key_frames_forced() {
+        let mut src = EncodingSource::new(RawPattern(0), small()).unwrap();
+        let first = src.next_unit(Duration::ZERO).unwrap().unwrap();
+        assert!(first.is_idr() && first.starts_with_parameter_sets());
+        assert!(!src.next_unit(Duration::ZERO).unwrap().unwrap().is_idr());
+        src.request_keyframe();
+        assert!(src.next_unit(Duration::ZERO).unwrap().unwrap().is_idr());
+    }
+
+    #[test]
+    fn tone_and_null_devices_move_frames() {
+        let mut mic = ToneSource::new(440.0, SampleRate::Hz8000, 8000).unwrap();
+        let frame = AudioCapture::read_frame(&mut mic).unwrap().unwrap();
+        assert_eq!(frame.len(), 160);
+        let mut speaker = NullPlayback::new(SampleRate::Hz8000);
+        speaker.write_frame(&frame).unwrap();
+        speaker.write_frame(&frame).unwrap();
+        speaker.finish().unwrap();
+        assert_eq!(speaker.frames(), 2);
+    }
+}

@@ -9,8 +9,9 @@ PROFILE ?= release
 DEB_BUILD := build-essential pkg-config clang libclang-dev cmake nasm \
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libasound2-dev libv4l-dev libopus-dev
 # Real SIP peers and the wire inspector the tests talk to.
-DEB_PEERS := sip-tester baresip baresip-ffmpeg linphone-cli kamailio tshark socat \
-	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+DEB_PEERS := sip-tester baresip baresip-ffmpeg linphone-cli kamailio tshark socat python3 \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
+	gstreamer1.0-libav libasound2-data
 DEPS_STAMP := target/.deps-stamp
 
 .PHONY: all build deps run test test-unit test-e2e bench check-config clean
@@ -40,11 +41,11 @@ check-config: build
 # Unit and deterministic tests first (seconds), then the real-peer tests.
 test: deps
 	$(CARGO) build --workspace --bins --profile $(PROFILE)
-	$(CARGO) test --workspace --exclude door-station-e2e --profile $(PROFILE)
+	$(CARGO) test --workspace --exclude door-station-e2e --all-features --profile $(PROFILE)
 	DOOR_STATION_BIN_DIR=$(CURDIR)/target/$(PROFILE) $(CARGO) test -p door-station-e2e --profile $(PROFILE) -- --test-threads=1
 
 test-unit:
-	$(CARGO) test --workspace --exclude door-station-e2e
+	$(CARGO) test --workspace --exclude door-station-e2e --all-features
 
 bench: build
 	$(CARGO) bench --workspace

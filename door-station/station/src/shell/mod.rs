@@ -1,0 +1,3 @@
+//! The tokio shell around the engine.
+
+pub mod shutdown;

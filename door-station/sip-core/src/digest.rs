@@ -1,1 +1,0 @@
-//! Digest authentication. See the crate docs.

@@ -1,1 +1,0 @@
-//! SDP and offer/answer. See the crate docs.

@@ -5,8 +5,15 @@
 //! [`intake`] turns bytes into a `Message` or says why not (see
 //! [`intake::Intake`]); [`Message::to_bytes`] writes one back.
 
+mod checks;
+mod fields;
+mod framing;
+mod grammar;
 mod headers;
 pub mod intake;
+mod reply;
+mod semantics;
+mod start_line;
 mod typed;
 
 pub use headers::{canonical_name, Headers};

@@ -57,12 +57,11 @@ pub struct Via {
 
 impl Via {
     /// Parse one Via value; `None` if it is not `SIP/2.0/<transport> <sent-by>`.
+    /// LWS around the slashes is allowed (RFC 3261 §25.1 `SLASH`).
     pub fn parse(value: &str) -> Option<Via> {
-        let value = value.trim();
-        let (proto, rest) = value.split_once(|c: char| c.is_ascii_whitespace())?;
-        let mut parts = proto.split('/').map(str::trim);
-        let (name, version, transport) = (parts.next()?, parts.next()?, parts.next()?);
-        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" || parts.next().is_some() {
+        let (proto, rest) = split_sent_protocol(value)?;
+        let [name, version, transport] = proto;
+        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
             return None;
         }
         let rest = rest.trim();
@@ -121,6 +120,24 @@ fn write_params(f: &mut std::fmt::Formatter<'_>, params: &[(String, Option<Strin
         }
     }
     Ok(())
+}
+
+/// `name SLASH version SLASH transport` and what follows it (which must
+/// start with whitespace).
+fn split_sent_protocol(value: &str) -> Option<([&str; 3], &str)> {
+    let mut rest = value.trim_start();
+    let mut parts = [""; 3];
+    for (i, part) in parts.iter_mut().enumerate() {
+        if i > 0 {
+            rest = rest.trim_start().strip_prefix('/')?.trim_start();
+        }
+        let end = rest.find(|c: char| c.is_ascii_whitespace() || c == '/').unwrap_or(rest.len());
+        (*part, rest) = rest.split_at(end);
+        if part.is_empty() {
+            return None;
+        }
+    }
+    rest.starts_with(|c: char| c.is_ascii_whitespace()).then_some((parts, rest))
 }
 
 /// Split `host[:port]`, `[v6]:port`.
@@ -262,6 +279,10 @@ mod tests {
         let v6 = Via::parse("SIP/2.0/TCP [2001:db8::9]:5061;branch=x").unwrap();
         assert_eq!(v6.host, "2001:db8::9");
         assert_eq!(v6.to_string(), "SIP/2.0/TCP [2001:db8::9]:5061;branch=x");
+        let spaced = Via::parse("SIP  /   2.0 /UDP 192.0.2.2;branch=390skdjuw").unwrap();
+        assert_eq!((spaced.transport.as_str(), spaced.host.as_str()), ("UDP", "192.0.2.2"));
+        assert!(Via::parse("SIP/2.0/UDP").is_none());
+        assert!(Via::parse("SIP/2.0/UDP/X h").is_none());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //!   `unlock`, `status`, `events`).
 //! - [`events`]: the fan-out of engine events to control clients as JSON lines.
 //! - [`shell`]: the run loop and everything that does I/O.
+//! - [`unlock`]: the unlock-code sequencer (sans-IO).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,3 +23,4 @@ pub mod config;
 pub mod control;
 pub mod events;
 pub mod shell;
+pub mod unlock;

@@ -1,3 +1,5 @@
 //! The tokio shell around the engine.
 
+pub mod hardware;
 pub mod shutdown;
+pub mod transport;

@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use ds_hw::{PulseConfig, Relay, RelayAction, RelayGuard, RelayPulse, SimRelay};
+//! use ds_hw::{PulseConfig, RelayAction, RelayGuard, RelayPulse, SimRelay};
 //!
 //! let relay = SimRelay::new();
 //! let log = relay.log();

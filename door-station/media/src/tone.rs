@@ -133,7 +133,11 @@ mod tests {
         let mut tone = ToneSource::new(1000.0, SampleRate::Hz8000, 10_000).unwrap();
         let a = tone.next_frame();
         let b = tone.next_frame();
-        assert!((rms(&a) - 10_000.0 / 2f64.sqrt()).abs() < 50.0, "{}", rms(&a));
+        assert!(
+            (rms(&a) - 10_000.0 / 2f64.sqrt()).abs() < 50.0,
+            "{}",
+            rms(&a)
+        );
         // 1 kHz at 8 kHz: 8 samples a period; the second frame continues the first exactly.
         assert_eq!(&a[..8], &b[..8]);
         assert_eq!(*a.iter().max().unwrap(), 10_000);

@@ -11,6 +11,7 @@
 //!
 //! - [`config`]: `station.toml`, checked at start with errors that name the
 //!   file, line, key and fix.
+//! - [`engine`]: the sans-IO station core.
 //! - [`control`]: the Unix control socket (`press`, `call`, `hangup`,
 //!   `unlock`, `status`, `events`).
 //! - [`events`]: the fan-out of engine events to control clients as JSON lines.
@@ -21,6 +22,7 @@
 
 pub mod config;
 pub mod control;
+pub mod engine;
 pub mod events;
 pub mod shell;
 pub mod unlock;

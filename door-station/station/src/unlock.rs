@@ -292,7 +292,7 @@ pub struct UnlockConfig {
     /// (`unlock.lockout_s`).
     pub lockout: Duration,
     /// A SIP MESSAGE whose trimmed body equals this counts as the code
-    /// (`unlock.message_body`); `None` disables unlock by MESSAGE.
+    /// (`unlock.message_body`); `None` or an empty body disables unlock by MESSAGE.
     pub message_body: Option<String>,
 }
 
@@ -401,7 +401,12 @@ impl UnlockSequencer {
         caller_uri: &str,
         body: &str,
     ) -> Option<UnlockOutcome> {
-        let expected = self.config.message_body.as_deref()?;
+        let expected = self
+            .config
+            .message_body
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())?;
         constant_time_eq(body.trim().as_bytes(), expected.as_bytes())
             .then(|| self.complete(now, caller_uri, true))
     }

@@ -61,8 +61,8 @@ impl RpiButton {
         Ok(RpiButton { pin, index, sink })
     }
 
-    /// Whether the line reads pressed right now (not debounced).
-    pub fn is_low(&self) -> bool {
+    /// Whether the line reads pressed (low) right now, not debounced.
+    pub fn reads_pressed(&self) -> bool {
         self.pin.is_low()
     }
 }

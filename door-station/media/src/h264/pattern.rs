@@ -47,7 +47,33 @@ impl Picture {
     pub fn new(width: usize, height: usize) -> Self {
         let (width, height) = (width & !1, height & !1);
         let chroma = (width / 2) * (height / 2);
-        Picture { width, height, y: vec![16; width * height], u: vec![128; chroma], v: vec![128; chroma] }
+        Picture {
+            width,
+            height,
+            y: vec![16; width * height],
+            u: vec![128; chroma],
+            v: vec![128; chroma],
+        }
+    }
+
+    /// A picture from one I420 buffer (Y plane, then U, then V, no padding), as a capture device
+    /// delivers it. `None` if a size is odd or the buffer has the wrong length.
+    pub fn from_i420(width: usize, height: usize, data: &[u8]) -> Option<Self> {
+        let luma = width.checked_mul(height)?;
+        let chroma = (width / 2) * (height / 2);
+        let even = width.is_multiple_of(2) && height.is_multiple_of(2);
+        if !even || data.len() != luma.checked_add(2 * chroma)? {
+            return None;
+        }
+        let (y, uv) = data.split_at(luma);
+        let (u, v) = uv.split_at(chroma);
+        Some(Picture {
+            width,
+            height,
+            y: y.to_vec(),
+            u: u.to_vec(),
+            v: v.to_vec(),
+        })
     }
 
     /// Sets the colour of the 2×2 block whose top-left luma sample is at (`x`, `y`), both even.
@@ -172,6 +198,18 @@ mod tests {
         assert_eq!(a.luma(41, 120), Some(128));
         assert_ne!(b.luma(41, 120), Some(128));
         assert_eq!(b.luma(82, 120), Some(128));
+    }
+
+    #[test]
+    fn i420_buffers_are_checked() {
+        let p = Picture::from_i420(4, 2, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).unwrap();
+        assert_eq!(
+            (p.luma(3, 1), p.u(), p.v()),
+            (Some(8), &[9, 10][..], &[11, 12][..])
+        );
+        assert_eq!(Picture::from_i420(4, 2, &[0; 11]), None);
+        assert_eq!(Picture::from_i420(3, 2, &[0; 9]), None);
+        assert_eq!(Picture::from_i420(usize::MAX, 2, &[]), None);
     }
 
     #[test]

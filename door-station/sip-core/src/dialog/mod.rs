@@ -198,9 +198,7 @@ impl Dialog {
             self.route_set = resp.headers.record_route().into_iter().rev().collect();
         }
         if invite || matches!(resp.headers.cseq(), Some((_, Method::Update))) {
-            if let Some(c) = resp.headers.contact() {
-                self.remote_target = c.uri;
-            }
+            self.refresh_target(resp.headers.contact());
         }
     }
 
@@ -215,18 +213,23 @@ impl Dialog {
         if matches!(method, Method::Ack | Method::Cancel) {
             return Ok(());
         }
-        if let Some(last) = self.remote_cseq {
-            if got < last {
-                return Err(DialogError::CSeqOutOfOrder { last, got });
-            }
+        if let Some(last) = self.remote_cseq
+            && got < last
+        {
+            return Err(DialogError::CSeqOutOfOrder { last, got });
         }
         self.remote_cseq = Some(got);
         if matches!(method, Method::Invite | Method::Update) {
-            if let Some(c) = req.headers.contact() {
-                self.remote_target = c.uri;
-            }
+            self.refresh_target(req.headers.contact());
         }
         Ok(())
+    }
+
+    /// Target refresh (§12.2): a new Contact replaces the remote target.
+    fn refresh_target(&mut self, contact: Option<NameAddr>) {
+        if let Some(c) = contact {
+            self.remote_target = c.uri;
+        }
     }
 
     /// True when the message carries this dialog's Call-ID and tags: a

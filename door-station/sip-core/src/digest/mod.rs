@@ -18,6 +18,25 @@
 //! `userhash`, `SHA-512-256`; challenges that need them are parse errors, so
 //! [`best_challenge`] skips them. Time is passed in as seconds since the
 //! UNIX epoch; this module never reads a clock.
+//!
+//! ```
+//! use ds_sip::Method;
+//! use ds_sip::digest::{Credentials, DigestClient, DigestServer, Verification, best_challenge, ha1};
+//! use std::time::Duration;
+//!
+//! let mut server = DigestServer::new("home", b"secret key".to_vec(), Duration::from_secs(300));
+//! let offered: Vec<String> = server.challenges(1_700_000_000, false).iter().map(|c| c.to_string()).collect();
+//!
+//! let mut client = DigestClient::new("door", "pw");
+//! let challenge = best_challenge(offered.iter().map(String::as_str)).unwrap();
+//! let value = client.authorization(&challenge, &Method::Register, "sip:home", "cnonce-1");
+//!
+//! let creds = Credentials::parse(&value).unwrap();
+//! let verdict = server.verify(1_700_000_001, &Method::Register, &creds, |user, alg| {
+//!     (user == "door").then(|| ha1(alg, user, "home", "pw"))
+//! });
+//! assert_eq!(verdict, Verification::Accepted { username: "door".into() });
+//! ```
 
 mod client;
 mod credentials;

@@ -342,3 +342,23 @@ fn nonces_issued_in_the_same_second_differ() {
     let b = server.challenge(Algorithm::Md5, T0, false).nonce;
     assert_ne!(a, b);
 }
+
+#[test]
+fn truncated_headers_are_errors_not_panics() {
+    let challenge = format!("Digest {RFC7616_COMMON}, algorithm=SHA-256, stale=TRUE");
+    let mut client = DigestClient::new("Mufasa", "Circle of Life");
+    let ch = Challenge::parse(&challenge).unwrap();
+    let credentials = client.authorization(&ch, &Method::Register, "sip:é@x", RFC7616_CNONCE);
+    for text in [challenge.as_str(), credentials.as_str()] {
+        for cut in (0..text.len()).filter(|c| text.is_char_boundary(*c)) {
+            let _ = Challenge::parse(&text[..cut]);
+            let _ = Credentials::parse(&text[..cut]);
+        }
+    }
+    // Cut inside the last quoted value: an error, not a shorter value.
+    let cut = credentials.len() - 3;
+    assert!(matches!(
+        Credentials::parse(&credentials[..cut]),
+        Err(DigestError::Syntax { .. })
+    ));
+}

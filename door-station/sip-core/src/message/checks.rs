@@ -19,8 +19,17 @@ pub const REQUIRED: &[&str] = &["To", "From", "CSeq", "Call-ID", "Via"];
 
 /// Fields whose grammar allows one value (RFC 4475 §3.3.8).
 const SINGLE: &[&str] = &[
-    "To", "From", "CSeq", "Call-ID", "Max-Forwards", "Content-Length", "Content-Type", "Expires",
-    "Min-Expires", "Date", "Retry-After",
+    "To",
+    "From",
+    "CSeq",
+    "Call-ID",
+    "Max-Forwards",
+    "Content-Length",
+    "Content-Type",
+    "Expires",
+    "Min-Expires",
+    "Date",
+    "Retry-After",
 ];
 
 /// Every field value, then the required and single-value rules.
@@ -59,6 +68,12 @@ fn check_field(name: &str, value: &str) -> Result<(), Expected> {
         "Content-Type" => media_type(value),
         "Date" => rfc1123_date(value),
         "Require" | "Proxy-Require" | "Unsupported" => list(value, token_only),
+        "Authorization"
+        | "Proxy-Authorization"
+        | "WWW-Authenticate"
+        | "Proxy-Authenticate"
+        | "Authentication-Info"
+        | "Warning" => balanced_quotes(value),
         "Supported" if value.is_empty() => Ok(()),
         "Supported" => list(value, token_only),
         _ => Ok(()),
@@ -82,6 +97,18 @@ fn list(value: &str, each: impl Fn(&str) -> Result<(), Expected>) -> Result<(), 
         return Err("a non-empty list element");
     }
     parts.iter().try_for_each(|p| each(p))
+}
+
+/// Every quoted-string in the value is closed and its escapes are valid.
+fn balanced_quotes(value: &str) -> Result<(), Expected> {
+    let mut c = Cursor::new(value);
+    loop {
+        c.take_while(|ch| ch != '"');
+        if c.is_empty() {
+            return Ok(());
+        }
+        c.quoted_string()?;
+    }
 }
 
 fn token_only(v: &str) -> Result<(), Expected> {
@@ -172,8 +199,8 @@ fn via(value: &str) -> Result<(), Expected> {
             return Err("sent-protocol with '/'");
         }
         c.skip_ws();
-        let part = c.take_while(|ch| grammar::is_token_char(ch) && ch != '/');
-        if part.is_empty() || !(expected.is_empty() || part.eq_ignore_ascii_case(expected)) {
+        let part = c.token()?;
+        if !(expected.is_empty() || part.eq_ignore_ascii_case(expected)) {
             return Err("SIP/2.0/transport");
         }
     }
@@ -264,6 +291,13 @@ mod tests {
         assert!(via("SIP/2.0/UDP 192.0.2.15;;").is_err());
         assert!(via("SIP/7.0/UDP c.example.com").is_err());
         assert!(list("SIP/2.0/UDP 192.0.2.15;;,;,,", via).is_err());
+    }
+
+    #[test]
+    fn quotes_in_credentials() {
+        assert_eq!(balanced_quotes("Digest realm=\"home\", nonce=\"a\\\"b\", algorithm=MD5"), Ok(()));
+        assert!(balanced_quotes("Digest realm=\"home, nonce=x").is_err());
+        assert_eq!(check_field("Authorization", "NoOneKnowsThisScheme opaque-data=here"), Ok(()));
     }
 
     #[test]

@@ -35,16 +35,33 @@ pub fn leading_crlf(buf: &[u8]) -> usize {
     n
 }
 
+/// Where the head ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// Only at an empty line (streams).
+    EmptyLine,
+    /// At an empty line, or at the end of a datagram whose last header line
+    /// ends in CRLF; the missing empty line is then a defect (400).
+    EndOfDatagram,
+}
+
 /// Split `buf` (starting at the start line) into its head.
-pub fn split_head(buf: &[u8]) -> Result<Head<'_>, IntakeError> {
-    let end = find_head_end(buf).ok_or(IntakeError::Incomplete)?;
+pub fn split_head(buf: &[u8], boundary: Boundary) -> Result<Head<'_>, IntakeError> {
+    let (end, defect) = match find_head_end(buf) {
+        Some(end) => (end, None),
+        None if boundary == Boundary::EndOfDatagram && buf.ends_with(b"\r\n") => {
+            (buf.len() - 2, Some(IntakeError::NoEmptyLine))
+        }
+        None => return Err(IntakeError::Incomplete),
+    };
     let all = split_crlf(&buf[..end]);
     if all.iter().any(|l| l.contains(&b'\r') || l.contains(&b'\n')) {
         return Err(IntakeError::LineEnding);
     }
     let mut lines = all.into_iter();
     let start = lines.next().filter(|l| !l.is_empty()).ok_or(IntakeError::LineEnding)?;
-    let mut head = Head { start, fields: Vec::new(), body_offset: end + HEAD_END.len(), defect: None };
+    let body_offset = (end + HEAD_END.len()).min(buf.len());
+    let mut head = Head { start, fields: Vec::new(), body_offset, defect };
     let mut folded: Vec<&[u8]> = Vec::new();
     for line in lines {
         if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
@@ -105,10 +122,22 @@ impl Head<'_> {
 mod tests {
     use super::*;
 
+    fn split_head_stream(buf: &[u8]) -> Result<Head<'_>, IntakeError> {
+        split_head(buf, Boundary::EmptyLine)
+    }
+
+    #[test]
+    fn datagram_without_empty_line() {
+        let head = split_head(b"A b SIP/2.0\r\nX: y\r\n", Boundary::EndOfDatagram).unwrap();
+        assert_eq!(head.fields.len(), 1);
+        assert_eq!(head.defect, Some(IntakeError::NoEmptyLine));
+        assert!(split_head(b"A b SIP/2.0\r\nX: y", Boundary::EndOfDatagram).is_err());
+    }
+
     #[test]
     fn folding_and_trimming() {
         let buf = b"INVITE sip:a@b SIP/2.0\r\nTO :\r\n sip:a@b ;  tag = 1\r\ns :\r\nX:  a\r\n\t b\r\n\r\nbody";
-        let head = split_head(buf).unwrap();
+        let head = split_head_stream(buf).unwrap();
         assert_eq!(head.start, b"INVITE sip:a@b SIP/2.0");
         assert_eq!(head.fields[0], ("TO".to_string(), "sip:a@b ;  tag = 1".to_string()));
         assert_eq!(head.fields[1], ("s".to_string(), String::new()));
@@ -119,10 +148,10 @@ mod tests {
 
     #[test]
     fn structural_errors() {
-        assert!(matches!(split_head(b"A b SIP/2.0\r\n\r"), Err(IntakeError::Incomplete)));
-        assert!(matches!(split_head(b"A b SIP/2.0\r\n x: y\r\n\r\n"), Err(IntakeError::FoldedFirstLine)));
-        assert!(matches!(split_head(b"A b SIP/2.0\nX: y\r\n\r\n"), Err(IntakeError::LineEnding)));
-        let bad_name = split_head(b"A b SIP/2.0\r\nBad Name: y\r\n\r\n").unwrap();
+        assert!(matches!(split_head_stream(b"A b SIP/2.0\r\n\r"), Err(IntakeError::Incomplete)));
+        assert!(matches!(split_head_stream(b"A b SIP/2.0\r\n x: y\r\n\r\n"), Err(IntakeError::FoldedFirstLine)));
+        assert!(matches!(split_head_stream(b"A b SIP/2.0\nX: y\r\n\r\n"), Err(IntakeError::LineEnding)));
+        let bad_name = split_head_stream(b"A b SIP/2.0\r\nBad Name: y\r\n\r\n").unwrap();
         assert!(matches!(bad_name.defect, Some(IntakeError::HeaderName { .. })));
     }
 }

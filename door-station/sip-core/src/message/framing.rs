@@ -3,7 +3,7 @@
 //! is sans-IO: the shell pushes what it read and pulls messages.
 
 use super::canonical_name;
-use super::fields::{self, HEAD_END};
+use super::fields::{self, Boundary, HEAD_END};
 use super::intake::{self, Intake, IntakeError};
 
 /// Why a stream cannot be framed any further. After one of these the
@@ -54,9 +54,18 @@ pub struct StreamFramer {
 }
 
 impl StreamFramer {
-    /// A framer refusing messages longer than `max_message` bytes.
+    /// A framer refusing messages longer than `max_message` bytes (head and
+    /// body; 64 KiB, the largest UDP datagram, is a sensible bound).
     pub fn new(max_message: usize) -> Self {
-        StreamFramer { buf: Vec::new(), max: max_message, searched: 0, pending: None, failed: None, crlf_run: 0, pings: 0 }
+        StreamFramer {
+            buf: Vec::new(),
+            max: max_message,
+            searched: 0,
+            pending: None,
+            failed: None,
+            crlf_run: 0,
+            pings: 0,
+        }
     }
 
     /// Append bytes read from the connection (ignored after a framing error).
@@ -79,7 +88,7 @@ impl StreamFramer {
             Ok(Some(len)) => {
                 let msg: Vec<u8> = self.buf.drain(..len).collect();
                 (self.searched, self.pending) = (0, None);
-                Some(Ok(intake::parse_message(&msg)))
+                Some(Ok(intake::parse_message(&msg, Boundary::EmptyLine)))
             }
             Err(e) => {
                 self.buf = Vec::new();
@@ -145,7 +154,7 @@ impl StreamFramer {
     }
 
     fn measure(&mut self, head_len: usize) -> Result<usize, FramingError> {
-        let head = fields::split_head(&self.buf[..head_len]).map_err(FramingError::Head)?;
+        let head = fields::split_head(&self.buf[..head_len], Boundary::EmptyLine).map_err(FramingError::Head)?;
         let total = head_len.saturating_add(content_length(&head.fields)?);
         if total > self.max {
             return Err(FramingError::TooLarge { size: total, max: self.max });

@@ -23,10 +23,12 @@ fn is_word_char(c: char) -> bool {
 
 /// `Call-ID = word [ "@" word ]`.
 pub fn call_id(s: &str) -> Result<(), Expected> {
-    let mut parts = s.splitn(2, '@');
-    let ok = |w: Option<&str>| w.is_some_and(|w| !w.is_empty() && w.chars().all(is_word_char));
-    let (first, second) = (parts.next(), parts.next());
-    if ok(first) && (second.is_none() || ok(second)) { Ok(()) } else { Err("word [\"@\" word]") }
+    let word = |w: &str| !w.is_empty() && w.chars().all(is_word_char);
+    let ok = match s.split_once('@') {
+        Some((local, host)) => word(local) && word(host),
+        None => word(s),
+    };
+    if ok { Ok(()) } else { Err("word [\"@\" word]") }
 }
 
 /// Whitespace inside a header value (after unfolding).
@@ -210,12 +212,12 @@ fn check_escapes(s: &str) -> Result<(), Expected> {
 /// The user part cannot hold a raw `@`, so the first `@` ends it.
 fn sip_uri(rest: &str) -> Result<UriShape, Expected> {
     let after_user = match rest.split_once('@') {
-        Some((user, _)) if user.is_empty() => return Err("user before '@'"),
+        Some(("", _)) => return Err("user before '@'"),
         Some((_, host)) => host,
         None => rest,
     };
     let (hostport, has_headers) = match after_user.split_once('?') {
-        Some((_, headers)) if headers.is_empty() => return Err("headers after '?'"),
+        Some((_, "")) => return Err("headers after '?'"),
         Some((hp, _)) => (hp, true),
         None => (after_user, false),
     };

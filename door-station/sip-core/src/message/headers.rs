@@ -35,10 +35,10 @@ const KNOWN: &[&str] = &[
 /// The canonical spelling of a header name: compact forms expanded and known
 /// names in their RFC spelling; unknown names are kept as written.
 pub fn canonical_name(name: &str) -> String {
-    if name.len() == 1 {
-        if let Some((_, long)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
-            return (*long).to_string();
-        }
+    if name.len() == 1
+        && let Some((_, long)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name))
+    {
+        return (*long).to_string();
     }
     KNOWN
         .iter()

@@ -34,20 +34,23 @@
 //!
 //! # Why rsip does not frame or parse messages
 //! `rsip::SipMessage::try_from` rejects 6 of the 13 valid RFC 4475 messages
-//! (wsinv, intmeth, esc01, esc02, longreq, semiuri: folded lines, LWS around
-//! `/` in Via, extension methods, `?` in a user part) and accepts 16 of the 19
+//! (wsinv, intmeth, esc01, longreq and semiuri fail in its tokenizer; esc02
+//! because it refuses extension methods) and accepts 11 of the 19
 //! invalid ones, and it cannot tell an incomplete stream from a broken one.
 //! `tests/rfc4475.rs` records its result for every torture message. rsip stays
 //! behind [`NameAddr::rsip_uri`](super::NameAddr::rsip_uri) for typed access
-//! to URIs intake has already checked; it cannot read IPv6 references and
-//! truncates a user part containing `?`, so intake checks URIs itself.
+//! to URIs intake has already checked. Its URI parser is not a validator
+//! either: it cannot read IPv6 references, accepts spaces, and drops the
+//! host of `sip:user;par=u%40example.net@example.com`, so intake checks URIs
+//! with its own grammar.
 
+use super::fields::{self, Boundary};
 use super::reply;
 use super::start_line::{self, is_status_line};
-use super::{Headers, Message, Method, Request, Response, checks, fields};
+use super::{Headers, Message, Method, Request, Response, checks};
 
 pub use super::framing::{FramingError, StreamFramer};
-pub use super::semantics::{Role, check_semantics};
+pub use super::semantics::{BODY_TYPES, Role, URI_SCHEMES, check_semantics};
 
 /// What intake made of some bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,9 @@ pub enum IntakeError {
     /// No empty line ends the header section.
     #[error("header section not terminated by an empty line")]
     Incomplete,
+    /// A datagram's header section ends without the empty line.
+    #[error("no empty line after the header fields")]
+    NoEmptyLine,
     /// Lines must end in CRLF.
     #[error("bare CR or LF in the message head")]
     LineEnding,
@@ -197,12 +203,12 @@ pub fn parse_datagram(buf: &[u8]) -> Intake {
     if skip == buf.len() {
         return Intake::Drop(DropReason::KeepAlive);
     }
-    parse_message(&buf[skip..])
+    parse_message(&buf[skip..], Boundary::EndOfDatagram)
 }
 
 /// One message starting at its start line (the stream framer has cut it out).
-pub(crate) fn parse_message(buf: &[u8]) -> Intake {
-    let head = match fields::split_head(buf) {
+pub(crate) fn parse_message(buf: &[u8], boundary: Boundary) -> Intake {
+    let head = match fields::split_head(buf, boundary) {
         Ok(head) => head,
         Err(e) => return Intake::Drop(DropReason::Unreadable(e)),
     };
@@ -243,10 +249,8 @@ fn build_response(head: &fields::Head<'_>, mut headers: Headers, rest: &[u8]) ->
 }
 
 fn check_fields(head: &fields::Head<'_>, headers: &Headers) -> Result<(), IntakeError> {
-    match &head.defect {
-        Some(e) => Err(e.clone()),
-        None => checks::check_headers(headers),
-    }
+    checks::check_headers(headers)?;
+    head.defect.clone().map_or(Ok(()), Err)
 }
 
 fn check_cseq_method(headers: &Headers, method: &Method) -> Result<(), IntakeError> {
@@ -262,10 +266,11 @@ fn check_cseq_method(headers: &Headers, method: &Method) -> Result<(), IntakeErr
 /// The body: Content-Length bytes (already checked to be one number), or the
 /// rest of the buffer without one.
 fn body<'a>(headers: &Headers, rest: &'a [u8]) -> Result<&'a [u8], IntakeError> {
-    let Some(value) = headers.get("Content-Length") else { return Ok(rest) };
+    let Some(value) = headers.get("Content-Length") else {
+        return Ok(rest);
+    };
     let declared = value.parse::<usize>().unwrap_or(usize::MAX);
-    rest.get(..declared)
-        .ok_or(IntakeError::BodyTruncated { content_length: declared, available: rest.len() })
+    rest.get(..declared).ok_or(IntakeError::BodyTruncated { content_length: declared, available: rest.len() })
 }
 
 /// Answer a malformed request, unless it is an ACK or has no Via.

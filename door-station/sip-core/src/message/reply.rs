@@ -33,8 +33,12 @@ pub fn answer(req: &Request, status: u16, detail: Option<&str>) -> Response {
 
 fn add_to_tag(resp: &mut Response, req: &Request) {
     let mut values = req.headers.get_all("To");
-    let (Some(raw), None) = (values.next(), values.next()) else { return };
-    let Some(to) = req.headers.to().filter(|_| super::checks::is_single_name_addr(raw)) else { return };
+    let (Some(raw), None) = (values.next(), values.next()) else {
+        return;
+    };
+    let Some(to) = req.headers.to().filter(|_| super::checks::is_single_name_addr(raw)) else {
+        return;
+    };
     if to.tag().is_some() {
         return;
     }

@@ -30,7 +30,9 @@ impl Role {
     pub fn allowed_methods(self) -> &'static [&'static str] {
         match self {
             Role::Endpoint => &["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE"],
-            Role::Proxy | Role::Registrar => &["REGISTER", "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE"],
+            Role::Proxy | Role::Registrar => {
+                &["REGISTER", "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE"]
+            }
         }
     }
 
@@ -50,7 +52,9 @@ type Check = fn(&Request, Role, &[&str]) -> Option<Response>;
 /// answered. A 401 carries no challenge: the registrar adds its
 /// `WWW-Authenticate` before sending.
 pub fn check_semantics(msg: &Message, role: Role, supported: &[&str]) -> Option<Response> {
-    let Message::Request(req) = msg else { return None };
+    let Message::Request(req) = msg else {
+        return None;
+    };
     if req.method == Method::Ack {
         return None;
     }

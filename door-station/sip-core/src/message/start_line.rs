@@ -40,7 +40,7 @@ pub fn request_line(line: &[u8]) -> Result<RequestLine, IntakeError> {
     let text = std::str::from_utf8(line).map_err(|_| bad_line("ASCII request line"))?;
     let parts: Vec<&str> = text.split(' ').collect();
     let [method, uri, version] = parts[..] else {
-        return Err(bad_line("exactly three elements separated by single SP"));
+        return Err(bad_line(shape_error(&parts)));
     };
     if !grammar::is_token(method) {
         return Err(IntakeError::Method { method: method.to_string() });
@@ -48,6 +48,16 @@ pub fn request_line(line: &[u8]) -> Result<RequestLine, IntakeError> {
     check_version(version)?;
     request_uri(uri)?;
     Ok(RequestLine { method: Method::from_token(method), uri: uri.to_string() })
+}
+
+/// What is wrong with a request line that is not three elements.
+fn shape_error(parts: &[&str]) -> &'static str {
+    match parts {
+        [.., ""] => "no SP at the end of the request line",
+        _ if parts.contains(&"") => "single SP between request-line elements",
+        [_, _, _, ..] => "a Request-URI without LWS",
+        _ => "Method SP Request-URI SP SIP-Version",
+    }
 }
 
 fn bad_line(expected: &'static str) -> IntakeError {

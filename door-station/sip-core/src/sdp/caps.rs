@@ -45,6 +45,14 @@ impl AudioCodec {
         }
     }
 
+    /// The codec for a configuration name (`"opus"`, `"pcmu"`, `"pcma"`,
+    /// any case), as in `station.toml` `media.audio_codecs`.
+    pub fn from_name(name: &str) -> Option<AudioCodec> {
+        [AudioCodec::Opus, AudioCodec::Pcmu, AudioCodec::Pcma]
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
+
     /// The RTP clock rate.
     pub fn clock(self) -> u32 {
         match self {

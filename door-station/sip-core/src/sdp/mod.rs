@@ -11,6 +11,26 @@
 //!   [`negotiate_answered`] (we answered) turn an offer/answer pair into the
 //!   [`Negotiated`] media paths the media threads need.
 //!
+//! ```
+//! use ds_sip::sdp::{Direction, LocalCaps, SessionDescription, negotiate, offer};
+//! use std::net::{IpAddr, Ipv4Addr};
+//!
+//! let door = IpAddr::V4(Ipv4Addr::LOCALHOST);
+//! let ours = offer(&LocalCaps::default(), door, (20000, 20002), 1);
+//! let body = ours.to_string(); // the INVITE body
+//! let answer = SessionDescription::parse(
+//!     "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n\
+//!      m=audio 16000 RTP/AVP 0\na=recvonly\nm=video 0 RTP/AVP 102\n",
+//! )
+//! .unwrap();
+//! let paths = negotiate(&ours, &answer);
+//! let audio = paths.audio.unwrap();
+//! assert_eq!((audio.codec.pt, audio.direction), (0, Direction::SendOnly));
+//! assert_eq!(audio.remote.port(), 16000);
+//! assert!(paths.video.is_none()); // rejected with port 0
+//! # assert!(body.starts_with("v=0\r\n"));
+//! ```
+//!
 //! Not handled: ICE, SRTP (`RTP/SAVP` streams are rejected), bundling,
 //! simulcast, multicast TTLs beyond keeping them in the address text.
 
@@ -302,7 +322,25 @@ impl SessionDescription {
     }
 }
 
+impl SessionDescription {
+    /// True when at least one stream has a non-zero port; an answer without
+    /// one is a refusal (the caller would send 488 instead).
+    pub fn accepts_any(&self) -> bool {
+        self.media.iter().any(|m| !m.is_rejected())
+    }
+}
+
 impl MediaDescription {
+    /// The RTCP port: `a=rtcp` (RFC 3605) if present, else RTP port + 1
+    /// (RFC 3550 §11).
+    pub fn rtcp_port(&self) -> u16 {
+        self.attribute("rtcp")
+            .and_then(|a| a.value.as_deref())
+            .and_then(|v| v.split_ascii_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(self.port.wrapping_add(1))
+    }
+
     /// True for an `m=` line with port 0 (rejected or disabled).
     pub fn is_rejected(&self) -> bool {
         self.port == 0

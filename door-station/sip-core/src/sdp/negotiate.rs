@@ -180,11 +180,13 @@ fn inherit_mode(mut codec: Codec, offer: &[Codec]) -> Codec {
 }
 
 /// Same encoding, clock and channels; for H.264 also packetization-mode 1
-/// on both sides.
+/// on both sides. Opus is always `/2` (RFC 7587 §7), so a peer that leaves
+/// the channel count out still means the same codec.
 fn same_codec(a: &Codec, b: &Codec) -> bool {
+    let opus = a.name.eq_ignore_ascii_case("opus");
     a.name.eq_ignore_ascii_case(&b.name)
         && a.clock == b.clock
-        && a.channels == b.channels
+        && (a.channels == b.channels || opus)
         && (!a.name.eq_ignore_ascii_case("H264") || (is_h264_mode1(a) && is_h264_mode1(b)))
 }
 

@@ -48,10 +48,12 @@ pub(super) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
     let mut draft = Draft::default();
     for (n, line) in lines {
         let (letter, value) = split_line(n, line)?;
-        match draft.media.last_mut() {
-            _ if letter == 'm' => draft.media.push(media_line(n, value)?),
-            Some(m) => media_field(m, n, letter, value)?,
-            None => draft.session_field(n, letter, value)?,
+        if letter == 'm' {
+            draft.media.push(media_line(n, value)?);
+        } else if let Some(m) = draft.media.last_mut() {
+            media_field(m, n, letter, value)?;
+        } else {
+            draft.session_field(n, letter, value)?;
         }
     }
     draft.finish()
@@ -90,12 +92,13 @@ impl Draft {
             'c' => self.connection = Some(connection(n, "c= line", value)?),
             'b' => self.bandwidths.push(value.to_string()),
             't' => self.times.push(times(n, value)?),
-            'a' => match attribute(value) {
-                a if a.value.is_none() && Direction::from_token(&a.name).is_some() => {
-                    self.direction = Direction::from_token(&a.name);
+            'a' => {
+                let a = attribute(value);
+                match direction_of(&a) {
+                    Some(d) => self.direction = Some(d),
+                    None => self.attributes.push(a),
                 }
-                a => self.attributes.push(a),
-            },
+            }
             'i' | 'u' | 'e' | 'p' | 'r' | 'z' | 'k' => self.other.push((letter, value.to_string())),
             'v' => return Err(SdpError::OutOfPlace { line: n, letter }),
             _ => return Err(SdpError::UnknownType { line: n, letter }),
@@ -135,16 +138,13 @@ fn media_field(m: &mut MediaDraft, n: usize, letter: char, value: &str) -> Resul
         'i' | 'k' => media.other.push((letter, value.to_string())),
         'a' => {
             let a = attribute(value);
-            match (a.name.as_str(), a.value) {
-                ("rtpmap", Some(v)) => media.rtpmap.push(rtpmap(n, &v)?),
-                ("fmtp", Some(v)) => media.fmtp.push(fmtp(n, &v)?),
-                (name, None) if Direction::from_token(name).is_some() => {
-                    m.direction = Direction::from_token(name);
-                }
-                (_, value) => media.attributes.push(Attribute {
-                    name: a.name,
-                    value,
-                }),
+            match (a.name.as_str(), &a.value) {
+                ("rtpmap", Some(v)) => media.rtpmap.push(rtpmap(n, v)?),
+                ("fmtp", Some(v)) => media.fmtp.push(fmtp(n, v)?),
+                _ => match direction_of(&a) {
+                    Some(d) => m.direction = Some(d),
+                    None => media.attributes.push(a),
+                },
             }
         }
         'v' | 'o' | 's' | 'u' | 'e' | 'p' | 't' | 'r' | 'z' => {
@@ -223,6 +223,14 @@ fn media_line(n: usize, value: &str) -> Result<MediaDraft, SdpError> {
         media,
         direction: None,
     })
+}
+
+/// The direction a property attribute names, if it is one.
+fn direction_of(a: &Attribute) -> Option<Direction> {
+    a.value
+        .is_none()
+        .then(|| Direction::from_token(&a.name))
+        .flatten()
 }
 
 /// `a=name[:value]`.

@@ -222,6 +222,11 @@ fn answering_linphone_takes_opus_and_refuses_mode_0_video() {
         ("opus", 2, Some(101))
     );
     assert_eq!(paths.video, None);
+    assert_eq!(
+        (remote.media[0].rtcp_port(), remote.media[1].rtcp_port()),
+        (18001, 18003)
+    );
+    assert!(ours.accepts_any());
 }
 
 #[test]

@@ -296,3 +296,34 @@ fn answer_without_packetization_mode_on_our_payload_type_counts_as_mode_1() {
     );
     assert_eq!(negotiate(&ours, &parse(&mode0)).video, None);
 }
+
+#[test]
+fn config_names_and_opus_without_channel_count() {
+    let names = ["OPUS", "pcmu", "PcmA", "g722"].map(AudioCodec::from_name);
+    assert_eq!(
+        names,
+        [
+            Some(AudioCodec::Opus),
+            Some(AudioCodec::Pcmu),
+            Some(AudioCodec::Pcma),
+            None
+        ]
+    );
+    let remote = parse(
+        "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 4000 RTP/AVP 111\r\na=rtpmap:111 opus/48000\r\n",
+    );
+    let ours = answer(&remote, &LocalCaps::default(), DOOR, (16000, 16002), 9);
+    let audio = negotiate_answered(&remote, &ours).audio.unwrap();
+    assert_eq!((audio.codec.pt, audio.remote.port()), (111, 4000));
+    assert_eq!(ours.media[0].rtcp_port(), 16001);
+}
+
+#[test]
+fn an_answer_that_refuses_everything_accepts_nothing() {
+    let remote = parse(
+        "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n",
+    );
+    let ours = answer(&remote, &LocalCaps::default(), DOOR, (16000, 16002), 9);
+    assert!(!ours.accepts_any());
+    assert_eq!(ours.media[0].proto, "RTP/SAVP");
+}

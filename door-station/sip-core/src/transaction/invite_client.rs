@@ -6,6 +6,10 @@
 //!    +--2xx------------+--2xx--> Accepted --M--> Terminated   (every 2xx goes up)
 //!    +--B--> Terminated (Timeout)
 //! ```
+//! In Accepted, provisional and non-2xx final responses (late answers of
+//! forks the proxy is cancelling) are dropped: the call is answered. Timer B
+//! stops at the first provisional, so a callee that rings forever keeps the
+//! transaction alive until the TU sends CANCEL.
 
 use super::build::ack_for_non2xx;
 use super::outbox::Ctx;

@@ -45,8 +45,10 @@ pub(crate) struct InviteServer {
 pub(crate) type Refusal = &'static str;
 
 impl InviteServer {
-    pub fn new(ctx: &mut Ctx<'_>, key: TransactionKey, request: Request, peer: Peer) -> InviteServer {
-        if ctx.timers.auto_trying {
+    /// A new transaction; with `auto_trying`, 100 Trying goes out after
+    /// 200 ms unless the TU answers first (§17.2.1).
+    pub fn new(ctx: &mut Ctx<'_>, key: TransactionKey, request: Request, peer: Peer, auto_trying: bool) -> InviteServer {
+        if auto_trying {
             ctx.table.set(Timer::Trying, ctx.now, Duration::from_millis(200));
         }
         InviteServer { key, request, peer, state: State::Proceeding(Proceeding { last: None }) }

@@ -60,7 +60,8 @@ impl TransactionKey {
         let via = req.headers.top_via()?;
         let method = match_method(&req.method);
         match via.branch() {
-            Some(b) if b.starts_with(MAGIC_COOKIE) => {
+            // A bare cookie carries no id (RFC 4475 "badbranch"): fall back to RFC 2543.
+            Some(b) if b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len() => {
                 let (branch, sent_by) = (b.to_string(), sent_by(&via));
                 Some(TransactionKey(Repr::Server { branch, sent_by, method }))
             }

@@ -49,12 +49,20 @@ pub struct TransactionLayer {
     timers: Timers,
     txs: BTreeMap<TransactionKey, Entry>,
     out: Outbox,
+    auto_trying: bool,
 }
 
 impl TransactionLayer {
     /// An empty layer with these timer values.
     pub fn new(timers: Timers) -> Self {
-        TransactionLayer { timers, txs: BTreeMap::new(), out: Outbox::default() }
+        TransactionLayer { timers, txs: BTreeMap::new(), out: Outbox::default(), auto_trying: false }
+    }
+
+    /// When on, an INVITE server transaction sends `100 Trying` if the TU
+    /// has not answered within 200 ms (RFC 3261 §17.2.1). Off by default:
+    /// the door station and the proxy answer at once.
+    pub fn set_auto_trying(&mut self, on: bool) {
+        self.auto_trying = on;
     }
 
     /// The timer values in use.
@@ -171,7 +179,7 @@ impl TransactionLayer {
         let mut table = TimerTable::default();
         let mut ctx = Ctx { now, timers: &self.timers, out: &mut self.out, table: &mut table };
         let tx = if req.method == Method::Invite {
-            Tx::InviteServer(InviteServer::new(&mut ctx, key.clone(), req.clone(), from))
+            Tx::InviteServer(InviteServer::new(&mut ctx, key.clone(), req.clone(), from, self.auto_trying))
         } else {
             Tx::NonInviteServer(NonInviteServer::new(from))
         };

@@ -33,8 +33,10 @@
 //! - non-INVITE client (timers E, F, K).
 //! - INVITE server (timers G, H, I, L; absorbs retransmitted INVITEs by
 //!   re-sending the last response; absorbs the ACK for a non-2xx; optional
-//!   100 Trying after 200 ms, see [`Timers::auto_trying`]).
+//!   100 Trying after 200 ms, see [`TransactionLayer::set_auto_trying`]).
 //! - non-INVITE server (timer J).
+//! - [`AnswerRetransmission`]: the UAS core's own 2xx retransmission
+//!   schedule (§13.3.1.4), which RFC 6026 leaves to the TU.
 //! - Matching per §17.1.3 and §17.2.3, with the RFC 2543 fallback (§17.2.3,
 //!   last paragraphs) for branches without the `z9hG4bK` cookie.
 //!
@@ -48,6 +50,7 @@
 //! Stray responses (no matching client transaction) are dropped, as RFC 6026
 //! §7.1.3 asks of a UA.
 
+mod answer;
 mod build;
 mod invite_client;
 mod invite_server;
@@ -61,6 +64,7 @@ mod timer;
 #[cfg(test)]
 mod tests;
 
+pub use answer::{AnswerPoll, AnswerRetransmission};
 pub use build::{ack_for_non2xx, branch_from, cancel_for, MAGIC_COOKIE};
 pub use key::TransactionKey;
 pub use layer::TransactionLayer;
@@ -128,10 +132,6 @@ pub struct Timers {
     pub t2: Duration,
     /// T4, the longest time a message stays in the network: 5 s (§17.1.2.2).
     pub t4: Duration,
-    /// When set, an INVITE server transaction sends `100 Trying` if the TU
-    /// has not answered within 200 ms (§17.2.1). Off by default: the TU
-    /// usually answers at once.
-    pub auto_trying: bool,
 }
 
 impl Default for Timers {
@@ -140,7 +140,6 @@ impl Default for Timers {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
-            auto_trying: false,
         }
     }
 }
@@ -189,11 +188,13 @@ pub enum TxOutput {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxEvent {
     /// A new request: a new server transaction was created for it, except for
-    /// an ACK, which never has one (an ACK for a 2xx, or a stray ACK). A
-    /// CANCEL has its own server transaction; [`TransactionKey::for_method`]
-    /// gives the key of the INVITE it cancels.
+    /// an ACK, which never has one (an ACK for a 2xx, or a stray ACK; the ACK
+    /// for a non-2xx is absorbed and never shows up here). A CANCEL has its
+    /// own server transaction; [`TransactionKey::for_method`] gives the key
+    /// of the INVITE it cancels.
     Request {
-        /// The server transaction (or, for an ACK, the key it would match).
+        /// The server transaction; for an ACK, the key of the INVITE
+        /// transaction it belongs to.
         key: TransactionKey,
         /// The request as received.
         request: Request,

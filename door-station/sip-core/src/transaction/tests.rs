@@ -262,7 +262,8 @@ fn non_invite_server_answers_retransmissions_then_timer_j() {
 #[test]
 fn auto_trying_after_200ms() {
     let t0 = Instant::now();
-    let mut l = TransactionLayer::new(Timers { auto_trying: true, ..Timers::default() });
+    let mut l = TransactionLayer::new(Timers::default());
+    l.set_auto_trying(true);
     l.handle_message(t0, Message::Request(request(Method::Invite, "z9hG4bKk")), peer(5060, Transport::Udp));
     drain(&mut l);
     assert_eq!(l.next_timeout(), Some(t0 + ms(200)));
@@ -281,4 +282,30 @@ fn request_without_branch_reports_an_error() {
     ));
     let key = l.send_request(t0, req, peer(5062, Transport::Udp));
     assert_eq!(drain(&mut l).1, [TxEvent::TransportError { key }]);
+}
+
+#[test]
+fn invite_server_on_tcp_never_retransmits_and_ends_on_the_ack() {
+    let t0 = Instant::now();
+    let mut l = TransactionLayer::new(Timers::default());
+    let inv = request(Method::Invite, "z9hG4bKl");
+    let from = peer(5060, Transport::Tcp);
+    l.handle_message(t0, Message::Request(inv.clone()), from);
+    let key = TransactionKey::server_for_request(&inv).unwrap();
+    l.send_response(t0, &key, response(&inv, 486, "s"));
+    drain(&mut l);
+    assert_eq!(l.next_timeout(), Some(t0 + ms(32_000)), "only timer H, no G");
+    l.handle_message(t0 + ms(5), Message::Request(ack_for_non2xx(&inv, &response(&inv, 486, "s"))), from);
+    assert_eq!(drain(&mut l).1, [TxEvent::Terminated { key }], "timer I is zero");
+}
+
+#[test]
+fn transport_error_ends_the_transaction() {
+    let t0 = Instant::now();
+    let mut l = TransactionLayer::new(Timers::default());
+    let key = l.send_request(t0, request(Method::Invite, "z9hG4bKm"), peer(5062, Transport::Tcp));
+    drain(&mut l);
+    l.handle_transport_error(&key);
+    assert_eq!(drain(&mut l).1, [TxEvent::TransportError { key: key.clone() }, TxEvent::Terminated { key }]);
+    assert_eq!(l.next_timeout(), None);
 }

@@ -462,9 +462,14 @@ fn message_body_counts_as_the_code() {
 
     let mut config = UnlockConfig::new("#", &[ALICE]).unwrap();
     config.message_body = None;
+    let mut off = UnlockSequencer::new(config.clone());
+    assert_eq!(off.handle_message(t0, ALICE, "unlock"), None);
+    config.message_body = Some(" ".into());
+    let mut off = UnlockSequencer::new(config);
     assert_eq!(
-        UnlockSequencer::new(config).handle_message(t0, ALICE, "unlock"),
-        None
+        off.handle_message(t0, ALICE, ""),
+        None,
+        "an empty body never matches"
     );
 }
 

@@ -13,10 +13,12 @@
 //! code.
 
 mod check;
+mod convert;
 mod error;
 #[cfg(test)]
 mod tests;
 
+pub use convert::RuntimeAddrs;
 pub use error::ConfigError;
 
 use serde::{Deserialize, Deserializer};

@@ -109,7 +109,8 @@ fn is_caller_pattern(s: &str) -> bool {
 }
 
 fn caller_list(at: KeyPath, list: &[String], example: &str) -> Checked {
-    match list.iter().find(|p| !is_caller_pattern(p)) {
+    let bad = |p: &&String| !is_caller_pattern(p) || crate::unlock::AllowEntry::parse(p).is_err();
+    match list.iter().find(bad) {
         None => Ok(()),
         Some(bad) => {
             let problem = format!("{bad:?} is neither a SIP URI without parameters (sip:alice@home) nor *@domain");
@@ -173,8 +174,13 @@ fn video(m: &MediaConfig) -> Checked {
     in_range(at("media", "keyframe_interval_s"), m.keyframe_interval_s.into(), 1, 60, "keyframe_interval_s = 2")
 }
 
-/// One DTMF digit, or a PIN of digits ending in `#`.
+/// One DTMF key, or a PIN of digits ending in `#`; the sequencer's own
+/// parser must agree.
 pub(crate) fn is_unlock_code(code: &str) -> bool {
+    is_code_shape(code) && crate::unlock::UnlockCode::parse(code).is_ok()
+}
+
+fn is_code_shape(code: &str) -> bool {
     let single = code.len() == 1 && code.chars().all(|c| c.is_ascii_digit() || "*#ABCD".contains(c));
     let pin = code.len() >= 2
         && code.ends_with('#')

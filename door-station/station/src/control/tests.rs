@@ -1,4 +1,5 @@
 use super::*;
+use crate::engine::{Event, RelayState};
 use crate::shell::shutdown::ShutdownTrigger;
 use serde_json::json;
 use std::path::PathBuf;
@@ -152,7 +153,8 @@ async fn events_stream_to_every_client_until_it_closes() {
     send(&mut bw, "events").await;
     assert_eq!(a.next_line().await.unwrap().unwrap(), "ok");
     assert_eq!(b.next_line().await.unwrap().unwrap(), "ok");
-    s.bus.publish(Instant::now(), &json!({"event": "ringing", "call_id": "c1", "target": "sip:everyone@home"})).unwrap();
+    let ringing = Event::Ringing { call_id: "c1".into(), target: "sip:everyone@home".into() };
+    s.bus.publish(Instant::now(), &ringing);
     for lines in [&mut a, &mut b] {
         let v: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
         assert_eq!((v["event"].as_str(), v["call_id"].as_str()), (Some("ringing"), Some("c1")));
@@ -160,7 +162,7 @@ async fn events_stream_to_every_client_until_it_closes() {
     }
     drop((a, aw));
     wait_for(|| s.bus.subscriber_count() == 1).await;
-    s.bus.publish(Instant::now(), &json!({"event": "relay", "state": "on"})).unwrap();
+    s.bus.publish(Instant::now(), &Event::Relay { state: RelayState::On });
     let v: Value = serde_json::from_str(&b.next_line().await.unwrap().unwrap()).unwrap();
     assert_eq!(v["state"], "on", "the other client still streams");
 }

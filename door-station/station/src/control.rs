@@ -192,17 +192,18 @@ impl Client {
         answer.await.unwrap_or_else(|_| Reply::Err("the station is shutting down".into()))
     }
 
-    /// `ok`, then every event line until the client closes or the station stops.
+    /// `ok`, then every event line until a write fails (the client is gone)
+    /// or the station stops. Input after `events` is not read: a client that
+    /// half-closes after sending it (`socat ... <<< events`) keeps streaming.
     async fn stream_events(mut self, read: BufReader<OwnedReadHalf>, mut write: OwnedWriteHalf) {
+        drop(read);
         let mut events = self.bus.subscribe();
         if write_line(&mut write, "ok").await.is_err() {
             return;
         }
-        let mut closed = Box::pin(client_closed(read));
         loop {
             let delivery = tokio::select! {
                 d = events.next() => d,
-                _ = &mut closed => return,
                 _ = self.shutdown.recv() => return,
             };
             match delivery {
@@ -214,18 +215,6 @@ impl Client {
                 Delivery::Lagged(n) => tracing::warn!(dropped = n, "control client too slow: events dropped"),
                 Delivery::Closed => return,
             }
-        }
-    }
-}
-
-/// Resolves when the client closes its side (input after `events` is ignored).
-async fn client_closed(mut read: BufReader<OwnedReadHalf>) {
-    let mut sink = Vec::new();
-    loop {
-        sink.clear();
-        match read.read_until(b'\n', &mut sink).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
         }
     }
 }

@@ -161,10 +161,25 @@ async fn events_stream_to_every_client_until_it_closes() {
         assert!(v["ts_ms"].is_u64());
     }
     drop((a, aw));
+    s.bus.publish(Instant::now(), &Event::Relay { state: RelayState::Off });
     wait_for(|| s.bus.subscriber_count() == 1).await;
+    let v: Value = serde_json::from_str(&b.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(v["state"], "off");
     s.bus.publish(Instant::now(), &Event::Relay { state: RelayState::On });
     let v: Value = serde_json::from_str(&b.next_line().await.unwrap().unwrap()).unwrap();
     assert_eq!(v["state"], "on", "the other client still streams");
+}
+
+#[tokio::test]
+async fn a_half_closed_events_client_keeps_streaming() {
+    let s = served().await;
+    let (mut a, mut aw) = connect(&s.path).await;
+    send(&mut aw, "events").await;
+    aw.shutdown().await.unwrap();
+    assert_eq!(a.next_line().await.unwrap().unwrap(), "ok");
+    s.bus.publish(Instant::now(), &Event::Relay { state: RelayState::On });
+    let v: Value = serde_json::from_str(&a.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(v["state"], "on", "like `socat ... <<< events`, which closes its sending side");
 }
 
 #[tokio::test]

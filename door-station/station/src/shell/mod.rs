@@ -31,10 +31,34 @@ use tokio::sync::{mpsc, watch};
 /// Run the station until SIGINT or SIGTERM.
 pub fn run(config: StationConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(run_station(config))
+    runtime.block_on(async {
+        let (stop_tx, stop) = watch::channel(0);
+        tokio::spawn(stop_on_signals(stop_tx)?);
+        run_station(config, stop).await
+    })
 }
 
-async fn run_station(config: StationConfig) -> anyhow::Result<()> {
+/// A task that counts SIGINT and SIGTERM into `stop`: the first starts the
+/// graceful shutdown, a second cuts it short.
+pub fn stop_on_signals(stop: watch::Sender<u32>) -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+    Ok(async move {
+        loop {
+            tokio::select! {
+                _ = int.recv() => tracing::info!("SIGINT"),
+                _ = term.recv() => tracing::info!("SIGTERM"),
+            }
+            if stop.is_closed() {
+                return;
+            }
+            stop.send_modify(|n| *n += 1);
+        }
+    })
+}
+
+/// Run the station until `stop` counts a request, then shut down gracefully.
+pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> anyhow::Result<()> {
     let trigger = shutdown::ShutdownTrigger::new();
     let (press_tx, presses) = mpsc::unbounded_channel();
     let hw = hardware::Hardware::open(&config, press_tx).context("relay and buttons")?;
@@ -65,8 +89,8 @@ async fn run_station(config: StationConfig) -> anyhow::Result<()> {
 
     let engine = Engine::new(engine_config, started, rand::random());
     let station = station::Station { engine, hw, sip: sip_sender, media: media_commands, bus };
-    let feeds = station::Feeds { sip, media, presses, control };
-    let mut hw = station.run(feeds).await?;
+    let feeds = station::Feeds { sip, media, presses, control, stop };
+    let mut hw = station.run(feeds).await;
     hw.release(Instant::now());
     trigger.shutdown().await;
     let _ = std::fs::remove_file(&config.control.socket);
@@ -99,3 +123,6 @@ fn camera_parameters(config: &StationConfig) -> Option<ds_media::h264::SdpParame
         .map_err(|e| tracing::warn!(error = %e, "no H.264 parameters for the SDP offer"))
         .ok()
 }
+
+#[cfg(test)]
+mod tests;

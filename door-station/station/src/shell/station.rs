@@ -25,8 +25,7 @@ use crate::shell::hardware::{Hardware, RelayChange};
 use crate::shell::transport::{Inbound, SipSender};
 use ds_hw::ButtonEvent;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// How long the station keeps running after a stop signal, for the BYE or
 /// CANCEL and the un-REGISTER to get through (a few UDP retransmissions at
@@ -43,6 +42,9 @@ pub struct Feeds {
     pub presses: mpsc::UnboundedReceiver<ButtonEvent>,
     /// Control-socket commands.
     pub control: mpsc::Receiver<ControlRequest>,
+    /// Counts stop requests (SIGINT/SIGTERM, see [`super::stop_on_signals`]):
+    /// the first starts the graceful shutdown, the second cuts it short.
+    pub stop: watch::Receiver<u32>,
 }
 
 /// What the loop drives and executes with.
@@ -70,11 +72,10 @@ enum Wake {
 
 impl Station {
     /// Run until a stop signal; then shut down gracefully.
-    pub async fn run(mut self, mut feeds: Feeds) -> std::io::Result<Hardware> {
-        let mut signals = Signals::new()?;
+    pub async fn run(mut self, mut feeds: Feeds) -> Hardware {
         loop {
             self.drain(Instant::now());
-            match self.wait(&mut feeds, &mut signals, true).await {
+            match self.wait(&mut feeds, true).await {
                 Wake::Signal => break,
                 Wake::Closed => {
                     tracing::error!("an input channel closed; stopping");
@@ -88,7 +89,10 @@ impl Station {
         let until = Instant::now() + GRACE;
         while Instant::now() < until {
             self.drain(Instant::now());
-            let wake = tokio::time::timeout_at(until.into(), self.wait(&mut feeds, &mut signals, false)).await;
+            if self.engine.next_timeout().is_none() {
+                break;
+            }
+            let wake = tokio::time::timeout_at(until.into(), self.wait(&mut feeds, false)).await;
             match wake {
                 Ok(Wake::Signal | Wake::Closed) | Err(_) => break,
                 Ok(wake) => self.handle(wake),
@@ -96,10 +100,10 @@ impl Station {
         }
         self.drain(Instant::now());
         self.sip.close();
-        Ok(self.hw)
+        self.hw
     }
 
-    async fn wait(&mut self, feeds: &mut Feeds, signals: &mut Signals, commands: bool) -> Wake {
+    async fn wait(&mut self, feeds: &mut Feeds, commands: bool) -> Wake {
         let deadline = [self.engine.next_timeout(), self.hw.next_timeout()].into_iter().flatten().min();
         let sleep = async {
             match deadline {
@@ -116,7 +120,7 @@ impl Station {
             },
             c = feeds.control.recv(), if commands => c.map_or(Wake::Closed, Wake::Control),
             _ = sleep => Wake::Deadline,
-            _ = signals.recv() => Wake::Signal,
+            _ = feeds.stop.wait_for(|n| *n >= if commands { 1 } else { 2 }) => Wake::Signal,
         }
     }
 
@@ -204,23 +208,4 @@ fn log_relay(changes: &[RelayChange]) {
 fn first_line(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == b'\r').unwrap_or(bytes.len()).min(120);
     String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
-/// SIGINT and SIGTERM.
-struct Signals {
-    int: Signal,
-    term: Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        Ok(Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
-    }
-
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.int.recv() => tracing::info!("SIGINT"),
-            _ = self.term.recv() => tracing::info!("SIGTERM"),
-        }
-    }
 }

@@ -3,15 +3,27 @@
 //! Reads `station.toml` (default `/etc/door-station/station.toml`), checks
 //! it, and runs the station until SIGINT or SIGTERM. With `--check-config`
 //! it only checks the file: exit 0 if it is valid, 1 with the reason if not.
-//! Logs go to stderr through `tracing`; `RUST_LOG` picks the level (default
-//! `info`).
+//! Logs go to stderr through `tracing`; every event of the control socket's
+//! stream is also logged, under the target `door_station::event`.
+//!
+//! Environment:
+//! - `RUST_LOG`: the log filter (default `info`; e.g. `info,door_station=debug`
+//!   also logs every SIP message sent and every media command).
+//! - `DOOR_STATION_RELAY_LOG=<file>`: with `[relay] backend = "sim"`, also
+//!   append each relay edge to that file as a line `<unix_ms> on|off`.
 #![forbid(unsafe_code)]
 
 use door_station::{config, shell};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: door-station [--config PATH] [--check-config]";
+const USAGE: &str = "usage: door-station [--config PATH] [--check-config]
+
+  --config PATH    the configuration (default /etc/door-station/station.toml)
+  --check-config   check it and exit: 0 if valid, 1 with the reason if not
+
+environment: RUST_LOG (log filter, default info),
+             DOOR_STATION_RELAY_LOG (file the simulated relay appends its edges to)";
 
 /// The command line.
 #[derive(Debug, PartialEq, Eq)]

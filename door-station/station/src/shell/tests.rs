@@ -22,9 +22,14 @@ async fn guard<T>(what: &str, f: impl Future<Output = T>) -> T {
 }
 
 fn station_config(dir: &Path, uas: SocketAddr) -> StationConfig {
+    station_config_on(dir, uas, 0)
+}
+
+fn station_config_on(dir: &Path, uas: SocketAddr, port: u16) -> StationConfig {
     let text = format!(
         "[sip]\nuser = \"door\"\ndomain = \"home\"\nlisten = \"127.0.0.1:5060\"\noutbound_proxy = \"{uas}\"\n\
          [[button]]\ntarget = \"sip:everyone@home\"\n\
+         [calls]\nallow_callers = [\"sip:alice@home\"]\n\
          [media]\nrtp_port_min = 43000\nrtp_port_max = 43999\n\
          [unlock]\ncode = \"#\"\nallow = [\"*@home\"]\n\
          [relay]\npulse_ms = 500\n\
@@ -32,7 +37,7 @@ fn station_config(dir: &Path, uas: SocketAddr) -> StationConfig {
         dir.join("control.sock").display()
     );
     let mut c = config::parse(&text, "station.toml").expect("test config is valid");
-    c.sip.listen.set_port(0);
+    c.sip.listen.set_port(port);
     c
 }
 
@@ -92,6 +97,49 @@ impl Uas {
         let n = guard("video RTP", self.video.recv(&mut buf)).await.unwrap();
         assert!(n > 12, "an RTP packet with a payload");
         buf[12] & 0x1f
+    }
+}
+
+/// An INVITE from `user`@home to the station, offering what the UAS's SDP says.
+fn invite_from(uas: &Uas, user: &str, station: SocketAddr) -> Vec<u8> {
+    let me = uas.sip.local_addr().unwrap();
+    let req = Request::new(Method::Invite, format!("sip:door@{station}"))
+        .with_header("Via", format!("SIP/2.0/UDP {me};branch=z9hG4bK{user}1;rport"))
+        .with_header("Max-Forwards", "70")
+        .with_header("From", format!("<sip:{user}@home>;tag={user}-tag"))
+        .with_header("To", "<sip:door@home>")
+        .with_header("Call-ID", format!("{user}-call@test"))
+        .with_header("CSeq", "1 INVITE")
+        .with_header("Contact", format!("<sip:{user}@{me}>"))
+        .with_body("application/sdp", uas.sdp());
+    req.to_bytes()
+}
+
+impl Uas {
+    async fn recv_response(&self) -> Response {
+        let mut buf = vec![0u8; 65535];
+        guard("a final response", async {
+            loop {
+                let n = self.sip.recv(&mut buf).await.unwrap();
+                if let Intake::Message(Message::Response(r)) = parse_datagram(&buf[..n]) {
+                    if r.status >= 200 {
+                        return r;
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    async fn ack(&self, invite: &[u8], resp: &Response, station: SocketAddr) {
+        let Intake::Message(Message::Request(invite)) = parse_datagram(invite) else { panic!("our INVITE parses") };
+        let mut ack = Request::new(Method::Ack, invite.uri.clone());
+        for name in ["Via", "Max-Forwards", "From", "Call-ID"] {
+            ack.headers.push(name, invite.headers.get(name).unwrap());
+        }
+        ack.headers.push("To", resp.headers.get("To").unwrap());
+        ack.headers.push("CSeq", "1 ACK");
+        self.sip.send_to(&ack.to_bytes(), station).await.unwrap();
     }
 }
 
@@ -204,4 +252,43 @@ async fn bell_call_with_early_media_then_dtmf_opens_and_stop_hangs_up() {
     uas.sip.send_to(&ok.to_bytes(), from).await.unwrap();
     guard("the station to stop", station).await.unwrap().expect("clean stop");
     assert!(!socket.exists(), "the control socket is removed at exit");
+}
+
+#[tokio::test]
+async fn look_at_the_door_auto_answers_allowed_callers_with_video_and_refuses_others() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-in-{}", std::process::id())));
+    let uas = Uas {
+        sip: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+        audio: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+        video: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+    };
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = station_config_on(&dir.0, uas.sip.local_addr().unwrap(), port);
+    let station_sip: SocketAddr = ([127, 0, 0, 1], port).into();
+    let socket = config.control.socket.clone();
+    let (stop_tx, stop) = watch::channel(0);
+    let station = tokio::spawn(run_station(config, stop));
+    let mut events = Events::subscribe(&socket).await;
+
+    let eve = invite_from(&uas, "eve", station_sip);
+    uas.sip.send_to(&eve, station_sip).await.unwrap();
+    let refused = uas.recv_response().await;
+    assert_eq!(refused.status, 403);
+    uas.ack(&eve, &refused, station_sip).await;
+    let incoming = events.next("incoming").await;
+    assert_eq!((incoming["from"].as_str(), incoming["accepted"].as_bool()), (Some("sip:eve@home"), Some(false)));
+
+    let alice = invite_from(&uas, "alice", station_sip);
+    uas.sip.send_to(&alice, station_sip).await.unwrap();
+    let answered = uas.recv_response().await;
+    assert_eq!(answered.status, 200);
+    assert!(String::from_utf8_lossy(&answered.body).contains("m=video"), "the answer has video");
+    uas.ack(&alice, &answered, station_sip).await;
+    assert_eq!(events.next("incoming").await["accepted"], true);
+    assert_eq!(uas.first_video_nal_type().await, 7, "the caller's video starts with SPS");
+
+    stop_tx.send_modify(|n| *n += 1);
+    let (bye, from) = uas.recv_request(Method::Bye).await;
+    uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
+    guard("the station to stop", station).await.unwrap().expect("clean stop");
 }

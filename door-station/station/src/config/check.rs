@@ -148,7 +148,7 @@ fn media(m: &MediaConfig) -> Checked {
 /// needs one pair for audio and one for video.
 fn rtp_ports(m: &MediaConfig) -> Checked {
     in_range(at("media", "rtp_port_min"), m.rtp_port_min.into(), 1024, 65_530, "rtp_port_min = 20000")?;
-    if m.rtp_port_min % 2 != 0 {
+    if !m.rtp_port_min.is_multiple_of(2) {
         let problem = "RTP uses even ports (RFC 3550 §11)";
         return Err(issue(at("media", "rtp_port_min"), Some(m.rtp_port_min.to_string()), problem, "rtp_port_min = 20000"));
     }
@@ -162,7 +162,7 @@ fn rtp_ports(m: &MediaConfig) -> Checked {
 fn video(m: &MediaConfig) -> Checked {
     let even = |key, v: u32, lo, hi, ex: &str| -> Checked {
         in_range(at("media", key), v.into(), lo, hi, ex)?;
-        if v % 2 == 0 {
+        if v.is_multiple_of(2) {
             return Ok(());
         }
         Err(issue(at("media", key), Some(v.to_string()), "H.264 4:2:0 frames need an even size", ex))

@@ -162,9 +162,7 @@ mod tests {
     use super::*;
 
     fn config(buttons: usize) -> StationConfig {
-        let mut c = StationConfig::default();
-        c.button = vec![crate::config::ButtonConfig::default(); buttons];
-        c
+        StationConfig { button: vec![crate::config::ButtonConfig::default(); buttons], ..StationConfig::default() }
     }
 
     #[test]

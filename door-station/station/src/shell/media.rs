@@ -169,10 +169,10 @@ impl MediaTask {
     fn add_video(&mut self, id: DestinationId, path: Option<&MediaPath>) {
         let Some(path) = path.filter(|p| p.direction.sends() && self.settings.video.is_some()) else { return };
         let Some(sender) = new_sender(path.codec.pt) else { return };
-        if self.video.add_destination(id, sender) {
-            if let Some(camera) = self.sources.as_ref().and_then(|s| s.camera.as_ref()) {
-                camera.request_keyframe();
-            }
+        if self.video.add_destination(id, sender)
+            && let Some(camera) = self.sources.as_ref().and_then(|s| s.camera.as_ref())
+        {
+            camera.request_keyframe();
         }
         self.video_addrs.insert(id, path.remote);
     }
@@ -255,10 +255,10 @@ impl MediaTask {
 
 fn send_all(sock: &UdpSocket, addrs: &HashMap<DestinationId, SocketAddr>, out: Outgoing) {
     for (id, bytes) in out {
-        if let Some(addr) = addrs.get(&id) {
-            if let Err(e) = sock.try_send_to(&bytes, *addr) {
-                tracing::debug!(%addr, error = %e, "RTP send failed");
-            }
+        if let Some(addr) = addrs.get(&id)
+            && let Err(e) = sock.try_send_to(&bytes, *addr)
+        {
+            tracing::debug!(%addr, error = %e, "RTP send failed");
         }
     }
 }

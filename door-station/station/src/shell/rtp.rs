@@ -39,12 +39,12 @@ pub struct RtpSockets {
 impl RtpSockets {
     /// The first free even pair `(p, p + 2)` in `min..=max`, on `ip`.
     pub async fn bind(ip: IpAddr, min: u16, max: u16) -> io::Result<RtpSockets> {
-        let mut port = min + min % 2;
+        let mut port = min.saturating_add(min % 2);
         while u32::from(port) + 2 <= u32::from(max) {
-            if let Ok(audio) = UdpSocket::bind(SocketAddr::new(ip, port)).await {
-                if let Ok(video) = UdpSocket::bind(SocketAddr::new(ip, port + 2)).await {
-                    return Ok(RtpSockets { audio: Arc::new(audio), video: Arc::new(video) });
-                }
+            if let Ok(audio) = UdpSocket::bind(SocketAddr::new(ip, port)).await
+                && let Ok(video) = UdpSocket::bind(SocketAddr::new(ip, port + 2)).await
+            {
+                return Ok(RtpSockets { audio: Arc::new(audio), video: Arc::new(video) });
             }
             port += 2;
         }
@@ -80,10 +80,8 @@ impl Receiver {
         let Some(active) = active else { return Vec::new() };
         let Ok(packet) = ds_media::rtp_session::parse(datagram) else { return Vec::new() };
         let mut inputs = self.activity(now, &active.call);
-        if dtmf {
-            if let Some(digit) = self.decoder_for(active).and_then(|d| d.feed(now, &packet)) {
-                inputs.push(dtmf_input(&active.call, digit.as_char()));
-            }
+        if dtmf && let Some(digit) = self.decoder_for(active).and_then(|d| d.feed(now, &packet)) {
+            inputs.push(dtmf_input(&active.call, digit.as_char()));
         }
         inputs
     }

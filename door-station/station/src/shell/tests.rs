@@ -62,10 +62,10 @@ impl Uas {
         guard("a request", async {
             loop {
                 let (n, from) = self.sip.recv_from(&mut buf).await.unwrap();
-                if let Intake::Message(Message::Request(r)) = parse_datagram(&buf[..n]) {
-                    if r.method == method {
-                        return (r, from);
-                    }
+                if let Intake::Message(Message::Request(r)) = parse_datagram(&buf[..n])
+                    && r.method == method
+                {
+                    return (r, from);
                 }
             }
         })
@@ -121,10 +121,10 @@ impl Uas {
         guard("a final response", async {
             loop {
                 let n = self.sip.recv(&mut buf).await.unwrap();
-                if let Intake::Message(Message::Response(r)) = parse_datagram(&buf[..n]) {
-                    if r.status >= 200 {
-                        return r;
-                    }
+                if let Intake::Message(Message::Response(r)) = parse_datagram(&buf[..n])
+                    && r.status >= 200
+                {
+                    return r;
                 }
             }
         })

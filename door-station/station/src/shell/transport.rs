@@ -114,10 +114,10 @@ impl SipSender {
 
     fn send_tcp(&self, addr: SocketAddr, bytes: Vec<u8>) {
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(conn) = conns.get(&addr) {
-            if conn.tx.send(bytes.clone()).is_ok() {
-                return;
-            }
+        if let Some(conn) = conns.get(&addr)
+            && conn.tx.send(bytes.clone()).is_ok()
+        {
+            return;
         }
         let Some(shutdown) = self.task_shutdown() else {
             return tracing::debug!(%addr, "shutting down: SIP/TCP message dropped");

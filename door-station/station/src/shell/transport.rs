@@ -4,9 +4,9 @@
 //! goes through intake ([`parse_datagram`] for UDP, a [`StreamFramer`] per
 //! TCP connection): a good message is handed to the run loop as
 //! [`Inbound`]; a malformed request is answered on the spot with the
-//! response intake built (400/505), or with the one [`check_semantics`] owes
-//! it as an endpoint (420, 415, 416, 501...); anything else is logged and
-//! dropped.
+//! response intake built (400/505); anything else intake refuses is logged
+//! and dropped. The endpoint's policy checks (420, 415, 416, 501, ...) are
+//! the engine's: it answers them through the request's server transaction.
 //!
 //! TCP connections are kept in a table by peer address and reused for every
 //! message to that peer, whichever side opened them (RFC 3261 §18.2.2: a
@@ -16,7 +16,7 @@
 
 use crate::shell::shutdown::Shutdown;
 use ds_sip::Message;
-use ds_sip::message::intake::{Intake, Role, StreamFramer, check_semantics, parse_datagram};
+use ds_sip::message::intake::{Intake, StreamFramer, parse_datagram};
 use ds_sip::transaction::{Peer, Transport};
 use std::collections::HashMap;
 use std::io;
@@ -174,13 +174,7 @@ enum Verdict {
 
 fn judge(intake: Intake, from: SocketAddr) -> Verdict {
     match intake {
-        Intake::Message(msg) => match check_semantics(&msg, Role::Endpoint, &[]) {
-            Some(resp) => {
-                tracing::info!(%from, status = resp.status, "SIP request refused by intake");
-                Verdict::Answer(resp.to_bytes())
-            }
-            None => Verdict::Deliver(msg),
-        },
+        Intake::Message(msg) => Verdict::Deliver(msg),
         Intake::Reject(resp) => {
             tracing::info!(%from, status = resp.status, reason = %resp.reason, "malformed SIP request answered");
             Verdict::Answer(resp.to_bytes())

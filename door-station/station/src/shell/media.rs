@@ -127,7 +127,15 @@ impl MediaTask {
                 _ = shutdown.recv() => break,
             }
         }
-        self.sources = None;
+        self.stop_sources();
+    }
+
+    /// Stopping joins the source threads (up to one frame's encoding): off
+    /// the runtime's thread, so SIP is not held up.
+    fn stop_sources(&mut self) {
+        if let Some(sources) = self.sources.take() {
+            tokio::task::spawn_blocking(move || drop(sources));
+        }
     }
 
     fn command(&mut self, command: MediaCommand) {
@@ -218,7 +226,7 @@ impl MediaTask {
         let wanted = !self.video_addrs.is_empty() || !self.audio_addrs.is_empty();
         match (wanted, self.sources.is_some()) {
             (true, false) => self.sources = self.start_sources(),
-            (false, true) => self.sources = None,
+            (false, true) => self.stop_sources(),
             _ => {}
         }
     }

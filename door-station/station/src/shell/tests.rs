@@ -292,3 +292,51 @@ async fn look_at_the_door_auto_answers_allowed_callers_with_video_and_refuses_ot
     uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
     guard("the station to stop", station).await.unwrap().expect("clean stop");
 }
+
+/// The next message on a SIP/TCP stream.
+async fn read_tcp_message(stream: &mut tokio::net::TcpStream, framer: &mut ds_sip::message::intake::StreamFramer) -> Message {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    guard("a message over TCP", async {
+        loop {
+            if let Some(next) = framer.next() {
+                match next.expect("the station frames its stream") {
+                    Intake::Message(m) => return m,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the station closed the connection");
+            framer.push(&buf[..n]);
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn over_tcp_the_call_and_its_ack_share_one_connection() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-tcp-{}", std::process::id())));
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = station_config(&dir.0, proxy.local_addr().unwrap());
+    config.sip.transport = config::SipTransport::Tcp;
+    let socket = config.control.socket.clone();
+    let (stop_tx, stop) = watch::channel(0);
+    let station = tokio::spawn(run_station(config, stop));
+    let mut events = Events::subscribe(&socket).await;
+
+    assert_eq!(control(&socket, "press").await, "ok");
+    let (mut conn, _) = guard("the station's connection", proxy.accept()).await.unwrap();
+    let mut framer = ds_sip::message::intake::StreamFramer::new(65_535);
+    let Message::Request(invite) = read_tcp_message(&mut conn, &mut framer).await else { panic!("a request") };
+    assert_eq!(invite.method, Method::Invite);
+    assert_eq!(invite.headers.top_via().unwrap().transport, "TCP", "Via names TCP");
+    let mut busy = Response::for_request(&invite, 486, "Busy Here");
+    busy.headers.set("To", format!("{};tag=busy1", invite.headers.get("To").unwrap()));
+    conn.write_all(&busy.to_bytes()).await.unwrap();
+    let Message::Request(ack) = read_tcp_message(&mut conn, &mut framer).await else { panic!("a request") };
+    assert_eq!(ack.method, Method::Ack, "the ACK comes back on the same connection");
+    assert_eq!(events.next("ended").await["reason"], "rejected");
+
+    stop_tx.send_modify(|n| *n += 1);
+    guard("the station to stop", station).await.unwrap().expect("clean stop");
+}

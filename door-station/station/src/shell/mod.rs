@@ -12,6 +12,14 @@
 //! - [`media`]: the simulated camera and microphone, fanned out per dialog.
 //! - [`hardware`]: relay and buttons (ds-hw), `DOOR_STATION_RELAY_LOG`.
 //! - [`station`]: the run loop.
+//!
+//! # What it does not do
+//! - No RTCP: the odd ports above the RTP pair are not bound; no sender or
+//!   receiver reports are sent or read.
+//! - No SIP over TLS (a TLS destination is logged and dropped) and no DNS:
+//!   registrar and proxy are IP:port (`[sip]`), as the engine needs.
+//! - The sources are ds-media's simulated ones; received audio and video
+//!   are only watched for activity and DTMF, never played or shown.
 
 pub mod hardware;
 pub mod media;

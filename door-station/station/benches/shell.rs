@@ -19,9 +19,15 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UdpSocket, UnixStream};
 use tokio::sync::watch;
 
-const ROUNDS: usize = 30;
+/// Calls per run (`DS_BENCH_ROUNDS` to change).
+fn rounds() -> usize {
+    std::env::var("DS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(30)
+}
 
 fn main() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(bench());
 }
@@ -44,7 +50,8 @@ async fn bench() {
     let station = tokio::spawn(run_station(config, stop));
 
     let (mut to_invite, mut to_video) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
+    let rounds = rounds();
+    for _ in 0..rounds {
         let pressed = Instant::now();
         command(&socket, "press").await;
         let (invite, from) = recv_request(&sip, Method::Invite).await;
@@ -55,10 +62,12 @@ async fn bench() {
         video.recv(&mut buf).await.unwrap();
         to_video.push(sent.elapsed());
         hang_up(&socket, &sip, &invite, &video).await;
+        if [1, 10, 30, 60, 90].contains(&to_video.len()) {
+            println!("resident set size after {} calls: {}", to_video.len(), rss());
+        }
     }
     report("control press -> INVITE on the wire", &mut to_invite);
     report("183 received -> first video RTP packet", &mut to_video);
-    println!("resident set size after {ROUNDS} calls: {}", rss());
     stop_tx.send_modify(|n| *n += 1);
     let _ = station.await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -81,7 +90,7 @@ fn answer(invite: &Request, status: u16, video: &UdpSocket) -> Response {
     let port = video.local_addr().unwrap().port();
     let sdp = format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=video {port} RTP/AVP 102\r\na=rtpmap:102 H264/90000\r\n\
+         m=audio 0 RTP/AVP 0\r\nm=video {port} RTP/AVP 102\r\na=rtpmap:102 H264/90000\r\n\
          a=fmtp:102 profile-level-id=42e01f;packetization-mode=1\r\na=recvonly\r\n"
     );
     let mut resp = Response::for_request(invite, status, "Session Progress");

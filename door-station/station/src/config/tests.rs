@@ -1,0 +1,185 @@
+use super::*;
+
+const SHIPPED: &str = include_str!("../../../../assets/station.toml");
+
+fn minimal(extra: &str) -> String {
+    format!("[sip]\nuser = \"door\"\ndomain = \"home\"\n{extra}")
+}
+
+fn err(text: &str) -> String {
+    parse(text, "station.toml").expect_err("config should be refused").to_string()
+}
+
+#[test]
+fn shipped_file_is_valid_and_read_key_by_key() {
+    let c = parse(SHIPPED, "station.toml").expect("assets/station.toml is valid");
+    assert_eq!(c.sip.aor(), "sip:door@home");
+    assert_eq!(c.sip.auth_user(), "door");
+    assert_eq!(c.sip.registrar, Some("127.0.0.1:5070".parse().unwrap()));
+    assert_eq!(c.sip.transport, SipTransport::Udp);
+    assert_eq!(c.button.len(), 1);
+    assert_eq!(c.button[0].target, "sip:everyone@home");
+    assert_eq!(c.calls.allow_callers, vec!["sip:alice@home".to_string()]);
+    assert_eq!(c.media.audio_codecs, vec![AudioCodec::Opus, AudioCodec::Pcmu, AudioCodec::Pcma]);
+    assert_eq!(c.unlock.code, "#");
+    assert_eq!(c.relay.backend, Backend::Sim);
+    assert_eq!(c.relay.pulse_ms, 3000);
+    assert_eq!(c.control.socket, PathBuf::from("/run/door-station/control.sock"));
+}
+
+#[test]
+fn defaults_match_the_shipped_file_where_it_sets_no_site_value() {
+    let c = parse(&minimal(""), "station.toml").unwrap();
+    let shipped = parse(SHIPPED, "station.toml").unwrap();
+    assert_eq!(c.calls.ring_timeout_s, shipped.calls.ring_timeout_s);
+    assert_eq!(c.media, shipped.media);
+    assert_eq!(c.relay, shipped.relay);
+    assert_eq!(c.buttons, shipped.buttons);
+    assert_eq!(c.control, shipped.control);
+    assert_eq!(c.sip.registrar, None, "no registrar: the station does not register");
+    assert_eq!(c.sip.listen.port(), 5060);
+    assert!(c.button.is_empty());
+}
+
+#[test]
+fn bad_code_names_file_line_key_and_fix() {
+    let text = minimal("[unlock]\ncode = \"12a#\"\n");
+    assert_eq!(
+        err(&text),
+        "station.toml:5: [unlock] code = \"12a#\": a code is one digit or a PIN of digits ending in '#'; \
+         e.g. code = \"1234#\""
+    );
+}
+
+#[test]
+fn pin_must_end_in_hash_but_single_digit_need_not() {
+    assert!(check::is_unlock_code("5"));
+    assert!(check::is_unlock_code("#"));
+    assert!(check::is_unlock_code("1234#"));
+    assert!(!check::is_unlock_code("1234"));
+    assert!(!check::is_unlock_code("#1#"));
+    assert!(!check::is_unlock_code(""));
+}
+
+#[test]
+fn missing_user_points_at_the_sip_table() {
+    let e = err("# comment\n[sip]\ndomain = \"home\"\n");
+    assert!(e.starts_with("station.toml:2: [sip] user is not set:"), "{e}");
+    assert!(e.ends_with("e.g. user = \"door\""), "{e}");
+}
+
+#[test]
+fn missing_sip_table_has_no_line() {
+    let e = err("[calls]\nmax_call_s = 60\n");
+    assert!(e.starts_with("station.toml: [sip] user is not set:"), "{e}");
+}
+
+#[test]
+fn unknown_key_is_refused_with_its_line() {
+    let e = err(&minimal("[relay]\npulse_ms = 500\npulse = 3\n"));
+    assert!(e.starts_with("station.toml:6: pulse = 3: unknown field `pulse`"), "{e}");
+    assert!(e.contains("pulse_ms"), "lists the known keys: {e}");
+}
+
+#[test]
+fn unknown_table_is_refused() {
+    let e = err(&minimal("[wiegand]\nbits = 26\n"));
+    assert!(e.starts_with("station.toml:4: [wiegand]: unknown field `wiegand`"), "{e}");
+}
+
+#[test]
+fn wrong_type_and_bad_enum_name_the_line() {
+    let e = err(&minimal("[calls]\nring_timeout_s = \"30\"\n"));
+    assert!(e.starts_with("station.toml:5: ring_timeout_s = \"30\":"), "{e}");
+    let e = err(&minimal("[relay]\nbackend = \"gpio\"\n"));
+    assert!(e.starts_with("station.toml:5: backend = \"gpio\": unknown variant `gpio`"), "{e}");
+    assert!(e.contains("`sim`") && e.contains("`rpi`"), "{e}");
+}
+
+#[test]
+fn registrar_must_be_ip_port_or_empty() {
+    let c = parse(&minimal("registrar = \"\"\n"), "station.toml").unwrap();
+    assert_eq!(c.sip.registrar, None);
+    let e = err(&minimal("registrar = \"proxy.home\"\n"));
+    assert!(e.starts_with("station.toml:4: registrar = \"proxy.home\": \"proxy.home\" is not an IP:port"), "{e}");
+}
+
+#[test]
+fn second_button_target_is_located_in_its_entry() {
+    let text = minimal("[[button]]\ntarget = \"sip:a@home\"\n[[button]]\ngpio = 5\ntarget = \"tel:123\"\n");
+    let e = err(&text);
+    assert!(e.starts_with("station.toml:8: [[button]] #2 target = \"tel:123\": a button calls a SIP URI"), "{e}");
+}
+
+#[test]
+fn caller_patterns() {
+    for good in ["sip:alice@home", "*@home", "sips:bob@10.0.0.2"] {
+        let text = minimal(&format!("[calls]\nallow_callers = [\"{good}\"]\n"));
+        assert!(parse(&text, "station.toml").is_ok(), "{good}");
+    }
+    for bad in ["alice@home", "sip:alice@home;transport=tcp", "sip:@home", "*@", "sip:a b@home"] {
+        let e = err(&minimal(&format!("[unlock]\nallow = [\"{bad}\"]\n")));
+        assert!(e.starts_with("station.toml:5: [unlock] allow = "), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn rtp_range_needs_even_start_and_four_ports() {
+    let e = err(&minimal("[media]\nrtp_port_min = 20001\n"));
+    assert!(e.contains("[media] rtp_port_min = 20001: RTP uses even ports"), "{e}");
+    let e = err(&minimal("[media]\nrtp_port_min = 20000\nrtp_port_max = 20002\n"));
+    assert!(e.starts_with("station.toml:6: [media] rtp_port_max = 20002: the range must hold at least 4 ports"), "{e}");
+}
+
+#[test]
+fn codecs_are_named_and_listed_once() {
+    let e = err(&minimal("[media]\naudio_codecs = [\"pcmu\", \"g729\"]\n"));
+    assert!(e.contains("unknown variant `g729`"), "{e}");
+    let e = err(&minimal("[media]\naudio_codecs = [\"pcmu\", \"pcmu\"]\n"));
+    assert!(e.contains("[media] audio_codecs = [pcmu, pcmu]: each codec may be listed once"), "{e}");
+    let e = err(&minimal("[media]\naudio_codecs = []\n"));
+    assert!(e.contains("at least one audio codec"), "{e}");
+}
+
+#[test]
+fn ranges_say_the_bounds() {
+    let e = err(&minimal("[relay]\npulse_ms = 0\n"));
+    assert_eq!(e, "station.toml:5: [relay] pulse_ms = 0: must be between 100 and 60000; e.g. pulse_ms = 3000");
+    let e = err(&minimal("[media]\nvideo_width = 321\n"));
+    assert!(e.contains("[media] video_width = 321: H.264 4:2:0 frames need an even size"), "{e}");
+}
+
+#[test]
+fn relay_line_must_differ_from_button_lines() {
+    let e = err(&minimal("[[button]]\ntarget = \"sip:a@home\"\ngpio = 26\n"));
+    assert_eq!(e, "station.toml: [relay] gpio = 26: GPIO 26 is also [[button]] #1's line; e.g. gpio = 27");
+}
+
+#[test]
+fn control_socket_path_is_absolute_and_fits_sun_path() {
+    let e = err(&minimal("[control]\nsocket = \"control.sock\"\n"));
+    assert!(e.contains("[control] socket = \"control.sock\": the control socket needs an absolute file path"), "{e}");
+    let long = format!("/tmp/{}.sock", "x".repeat(120));
+    let e = err(&minimal(&format!("[control]\nsocket = \"{long}\"\n")));
+    assert!(e.contains("at most 107 bytes"), "{e}");
+}
+
+#[test]
+fn empty_auth_user_is_refused_absent_falls_back() {
+    let e = err(&minimal("auth_user = \"\"\n"));
+    assert!(e.starts_with("station.toml:4: [sip] auth_user = \"\":"), "{e}");
+    let c = parse(&minimal("auth_user = \"door-auth\"\n"), "station.toml").unwrap();
+    assert_eq!(c.sip.auth_user(), "door-auth");
+}
+
+#[test]
+fn load_names_the_file_it_could_not_read() {
+    let e = load(Path::new("/nonexistent/station.toml")).unwrap_err().to_string();
+    assert!(e.starts_with("/nonexistent/station.toml: cannot read:"), "{e}");
+}
+
+#[test]
+fn not_toml_at_all() {
+    let e = err("[sip\nuser = 1\n");
+    assert!(e.starts_with("station.toml:1: [sip:"), "{e}");
+}

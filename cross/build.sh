@@ -11,7 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 target=${1:-aarch64-unknown-linux-gnu}
 [ $# -gt 0 ] && shift
-. "$here/env.sh" "$target"
+DS_TARGET=$target
+. "$here/env.sh"
 command -v cargo-zigbuild >/dev/null || { echo "cargo-zigbuild missing: run cross/setup-sysroot.sh" >&2; exit 1; }
 
 cd "$root"

@@ -1,5 +1,6 @@
 # Source this file to cross-compile for one Raspberry Pi target:
 #   . cross/env.sh aarch64-unknown-linux-gnu      (or armv7-unknown-linux-gnueabihf)
+# (shells whose "." takes no arguments: DS_TARGET=<triple> . cross/env.sh)
 # It puts cargo-zigbuild on PATH and points pkg-config at the target's Debian
 # multiarch libraries (cross/setup-sysroot.sh installs both).
 #
@@ -11,7 +12,7 @@
 #              and Raspberry Pi OS bookworm)
 # Exports DS_TARGET (the Rust triple) and DS_ZIG_TARGET (triple.glibc).
 
-ds_target=${1:-aarch64-unknown-linux-gnu}
+ds_target=${1:-${DS_TARGET:-aarch64-unknown-linux-gnu}}
 case $ds_target in
 aarch64-unknown-linux-gnu) ds_arch=arm64 ds_triplet=aarch64-linux-gnu ;;
 armv7-unknown-linux-gnueabihf) ds_arch=armhf ds_triplet=arm-linux-gnueabihf ;;

@@ -25,7 +25,9 @@ others = [p["name"] for p in lock.get("package", []) if p.get("source") and "cra
 if others:
     sys.exit("update-crates: sources other than crates.io need SRC_URI entries by hand: " + ", ".join(others))
 out = ["# Generated from Cargo.lock by meta-intercom/scripts/update-crates.sh; do not edit.", "",
-       "# from Cargo.lock", 'SRC_URI += " \\']
+       "# from Cargo.lock",
+       "# nooelint: oelint.vars.inconspaces,oelint.vars.notneededspace - the layout of bitbake -c update_crates",
+       'SRC_URI += " \\']
 out += ["    crate://crates.io/%s/%s \\" % (p["name"], p["version"]) for p in crates]
 out.append('"')
 out.append("")

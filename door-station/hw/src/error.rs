@@ -44,4 +44,10 @@ pub enum HwError {
     /// Nobody receives button events any more (the receiving end was dropped).
     #[error("button events are no longer received")]
     SinkClosed,
+    /// The Wiegand sender could not start or has stopped.
+    #[error("Wiegand output: {reason}")]
+    Wiegand {
+        /// What went wrong.
+        reason: String,
+    },
 }

@@ -13,10 +13,19 @@
 //!   debounces it; [`SimButton`] is pressed from code. Both deliver
 //!   [`ButtonEvent`]s to a [`ButtonSink`] (see [`button`]).
 //!
-//! Two sans-IO cores decide *when*; the back-ends only do:
+//! Access control, each a sans-IO core with simulated and rppal back-ends:
+//!
+//! - [`wiegand`]: credential formats with parity, the frame scheduler, and the
+//!   real-time thread that clocks frames out to a panel's reader port.
+//! - [`door`]: door contact (opened, forced, held open), request-to-exit and
+//!   tamper supervision.
+//! - [`LockRelay`]: fail-secure or fail-safe locks behind the relay.
+//!
+//! Sans-IO cores decide *when*; the back-ends only do:
 //!
 //! - [`RelayPulse`]: Idle → Pulsing → Cooldown → Idle, with states as types.
 //! - [`Debouncer`]: raw levels in, one [`DebounceEvent`] per settled change out.
+//! - [`wiegand::FrameScheduler`] and [`DoorMonitor`].
 //!
 //! # The driving loop
 //!
@@ -46,24 +55,29 @@
 //!
 //! It reads no configuration file and decides nothing about calls or codes: the
 //! daemon builds [`RelayConfig`] and the debounce time from its own config and
-//! decides when to pulse. No Wiegand, OSDP or door sensor yet. No async runtime:
+//! decides when to pulse. No async runtime:
 //! back-ends use plain threads and callbacks.
 
-#![forbid(unsafe_code)]
+// Unsafe code is denied everywhere but in `wiegand::rt`, the FFI calls that
+// make the Wiegand thread real-time.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod button;
 mod clock;
+pub mod door;
 mod error;
 #[cfg(feature = "rpi")]
 mod gpio;
 mod pulse;
 pub mod relay;
+pub mod wiegand;
 
 #[cfg(feature = "rpi")]
 pub use button::RpiButton;
 pub use button::{Button, ButtonEvent, ButtonSink, DebounceEvent, Debouncer, SimButton};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use door::{DoorConfig, DoorEvent, DoorInput, DoorMonitor, DoorOutput};
 pub use error::HwError;
 pub use pulse::{
     Cooldown, Idle, PulseConfig, PulseError, PulseState, Pulsing, RelayAction, RelayPulse,
@@ -71,6 +85,6 @@ pub use pulse::{
 #[cfg(feature = "rpi")]
 pub use relay::RpiRelay;
 pub use relay::{
-    Relay, RelayConfig, RelayEdge, RelayGuard, RelayLog, RelayReleaser, SimRelay,
-    install_panic_release,
+    LockKind, LockRelay, Relay, RelayConfig, RelayEdge, RelayGuard, RelayLog, RelayReleaser,
+    SimRelay, install_panic_release,
 };

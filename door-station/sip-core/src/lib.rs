@@ -14,6 +14,8 @@
 //! - [`dialog`]: early and confirmed dialogs, route sets, CSeq.
 //! - [`digest`]: HTTP digest (RFC 2617, RFC 8760) client and server.
 //! - [`sdp`]: SDP (RFC 8866) and the offer/answer model (RFC 3264).
+//! - `testkit` (feature `testkit`): a simulated lossy network, a fake clock,
+//!   and caller, forking-proxy and callee models for deterministic tests.
 //!
 //! It does not open sockets, start timers or pick codecs for a device: the
 //! daemons do that around it.
@@ -25,5 +27,8 @@ pub mod digest;
 pub mod message;
 pub mod sdp;
 pub mod transaction;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use message::{Headers, Message, Method, NameAddr, Request, Response, Via};

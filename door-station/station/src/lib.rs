@@ -1,3 +1,4 @@
 //! door-station
 
 pub mod unlock;
+pub mod engine;

@@ -10,13 +10,22 @@
 //! wiring must fail secure on its own (a strike that locks when unpowered, a relay
 //! board that releases when its input floats), and the service manager releases the
 //! line again after the daemon stops (`ExecStopPost`).
+//!
+//! # Lock kinds and polarity
+//!
+//! [`RelayConfig::active_low`] is the relay board's polarity (which line level
+//! energizes the coil). [`LockRelay`] adds the lock's kind on top: a
+//! fail-secure strike is energized to open, a fail-safe magnetic lock is
+//! energized to stay locked; through it `set(true)` always means "door open".
 
 mod guard;
+mod lock;
 #[cfg(feature = "rpi")]
 mod rpi;
 mod sim;
 
 pub use guard::{RelayGuard, RelayReleaser, install_panic_release};
+pub use lock::{LockKind, LockRelay};
 #[cfg(feature = "rpi")]
 pub use rpi::RpiRelay;
 pub use sim::{RelayEdge, RelayLog, SimRelay};

@@ -5,6 +5,9 @@
 # qemu-aarch64-static (Debian qemu-user-static), which finds the dynamic loader
 # and libc of the arm64 multiarch packages under -L / (no binfmt needed).
 # QEMU_TEST_PACKAGES overrides the packages tested (default: ds-sip ds-hw).
+# QEMU_TEST_SKIP lists test-name filters not run: by default the Wiegand sender
+# test, which drives real-time pulses and cannot meet their widths under
+# emulation (its frames all overrun).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -19,6 +22,11 @@ for p in ${QEMU_TEST_PACKAGES:-ds-sip ds-hw}; do pkgs="$pkgs -p $p"; done
 # cargo runs each test binary through the runner, in its package's directory.
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$qemu -L /"
 
+skips=""
+for t in ${QEMU_TEST_SKIP-wiegand::sender::tests::frames_reported_sent_are_on_the_lines_and_decode}; do
+	skips="$skips --skip $t"
+done
+
 cd "$root"
 start=$(date +%s)
 # Unit and integration tests only: doctests are host-side examples.
@@ -26,5 +34,6 @@ start=$(date +%s)
 cargo-zigbuild test --locked -j "${CARGO_BUILD_JOBS:-2}" --target "$DS_ZIG_TARGET" $pkgs --lib --tests --no-run
 built=$(date +%s)
 # shellcheck disable=SC2086
-cargo-zigbuild test --locked -j "${CARGO_BUILD_JOBS:-2}" --target "$DS_ZIG_TARGET" $pkgs --lib --tests "$@"
+cargo-zigbuild test --locked -j "${CARGO_BUILD_JOBS:-2}" --target "$DS_ZIG_TARGET" $pkgs --lib --tests \
+	--no-fail-fast "$@" -- $skips
 echo "qemu-test: built in $((built - start)) s, ran in $(($(date +%s) - built)) s under $qemu"

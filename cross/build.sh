@@ -16,12 +16,12 @@ DS_TARGET=$target
 command -v cargo-zigbuild >/dev/null || { echo "cargo-zigbuild missing: run cross/setup-sysroot.sh" >&2; exit 1; }
 
 cd "$root"
+meta=$(cargo metadata --no-deps --format-version 1 --offline)
 pkgs=""
 for p in door-station intercom-proxy; do
-	if cargo metadata --no-deps --format-version 1 --offline 2>/dev/null | grep -q "\"name\":\"$p\""; then
-		pkgs="$pkgs -p $p"
-	fi
+	case $meta in *"\"name\":\"$p\""*) pkgs="$pkgs -p $p" ;; esac
 done
+[ -n "$pkgs" ] || { echo "no daemon package in the workspace" >&2; exit 1; }
 start=$(date +%s)
 # shellcheck disable=SC2086 # $pkgs is a list of arguments
 cargo zigbuild --release --locked -j "${CARGO_BUILD_JOBS:-2}" --target "$DS_ZIG_TARGET" $pkgs "$@"

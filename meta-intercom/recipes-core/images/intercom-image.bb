@@ -5,7 +5,7 @@ DESCRIPTION = "Boots a Raspberry Pi 4 (raspberrypi4-64) or 5 (raspberrypi5) \
                UART for RS-485. Boot and console settings (UART without \
                console, camera overlay) are in conf/distro/intercom.conf, \
                since the BSP's boot recipes read them."
-BUGTRACKER = "https://example.invalid/door-station/issues"
+BUGTRACKER = "https://example.invalid/door-station/bugs"
 SECTION = "images"
 LICENSE = "MIT"
 # An image is not a product CVE databases track; its packages are.

@@ -52,3 +52,23 @@ bench: build
 
 clean:
 	$(CARGO) clean
+
+# Raspberry Pi builds: cross-compiled binaries (cross/README.md) and the Yocto
+# SD-card image (meta-intercom/README.md).
+MACHINE ?= raspberrypi4-64
+.PHONY: cross-aarch64 cross-armv7 image lint-layer
+
+cross-aarch64:
+	cross/setup-sysroot.sh arm64
+	cross/build.sh aarch64-unknown-linux-gnu
+
+cross-armv7:
+	cross/setup-sysroot.sh armhf
+	cross/build.sh armv7-unknown-linux-gnueabihf
+
+# Run as an unprivileged user; MACHINE=raspberrypi5 for a Pi 5.
+image:
+	meta-intercom/scripts/build-image.sh $(MACHINE)
+
+lint-layer:
+	meta-intercom/scripts/lint-layer.sh

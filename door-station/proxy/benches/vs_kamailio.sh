@@ -44,7 +44,12 @@ start_kamailio() {
     -A "LISTEN=udp:$KAM" >> "$W/kamailio.log" 2>&1 &
   SUT=$!; WRAPPERS="$WRAPPERS $SUT"; sleep 1.5
 }
-stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# SIGTERM to one wrapper we started, then reap it and forget its pid (so the
+# exit trap never signals a pid the system has reused).
+stop() {
+  kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true
+  WRAPPERS=$(echo " $WRAPPERS " | sed "s/ $1 / /")
+}
 
 # Digest REGISTERs, 50 outstanding at a time, as fast as the proxy answers.
 bench_register() { # $1 name $2 addr

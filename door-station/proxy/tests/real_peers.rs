@@ -1,10 +1,15 @@
-//! The built daemon against SIPp on loopback (needs `sipp` from the
-//! sip-tester package): digest registration, a refused password, a 3-way
-//! fork with CANCEL of the losers, bindings that survive a restart, and a
-//! routes file reloaded on SIGHUP.
+//! The built daemon against SIPp and kamailio on loopback: digest
+//! registration, a refused password, a 3-way fork with CANCEL of the losers,
+//! bindings that survive a restart, a routes file reloaded on SIGHUP, and
+//! kamailio as the cloud.
 //!
-//! Run with `cargo test -p intercom-proxy --test real_peers -- --ignored`.
-//! Ports: proxy 15200, SIPp 15202–15210, media 16600–16661 (all 127.0.0.1).
+//! These run with every `cargo test -p intercom-proxy`. A missing peer is a
+//! failure that names its Debian package (`make deps` installs them all),
+//! never a silent skip. The tests share ports, so they take a lock (in this
+//! process and, through a lock file, across processes) and run one at a
+//! time. Each peer is bounded by `timeout`, each test by a watchdog.
+//! Ports: proxy 15200, SIPp 15202–15210, kamailio 15270, media 16600–16661
+//! (all 127.0.0.1).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
@@ -15,8 +20,66 @@ const PROXY: &str = "127.0.0.1:15200";
 /// The tests share ports: one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Held for the whole of one real-peer test.
+struct Serial {
+    _in_process: std::sync::MutexGuard<'static, ()>,
+    _across_processes: std::fs::File,
+    _watchdog: Watchdog,
+}
+
+/// Checks the peers are installed, then waits for the ports: for the other
+/// tests of this binary, and for any other run of these tests on the machine.
+/// The test fails if it is still running after `limit`.
+fn serial(peers: &[(&str, &str)], limit: Duration) -> Serial {
+    for (binary, package) in peers {
+        need(binary, package);
+    }
+    let in_process = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let path = std::env::temp_dir().join("intercom-proxy-real-peers.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).expect("lock file");
+    file.lock().expect("lock on the real-peer ports");
+    Serial { _in_process: in_process, _across_processes: file, _watchdog: Watchdog::arm(limit) }
+}
+
+/// Fails with the Debian package to install when `binary` is not on PATH.
+fn need(binary: &str, package: &str) {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| dir.join(binary).is_file());
+    assert!(found, "`{binary}` is not on PATH: install the Debian package {package} (`make deps` does)");
+}
+
+/// Aborts the test process when a test outlives its limit: a hung peer
+/// must fail the run, not stall it. It first kills the proxies still
+/// running (by their own pids); the peers stop by their `timeout` wrappers.
+struct Watchdog(std::sync::mpsc::Sender<()>);
+
+/// Pids of the proxies started and not yet reaped (so never a reused pid).
+static LIVE_PROXIES: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn live_proxies() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    LIVE_PROXIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Watchdog {
+    fn arm(limit: Duration) -> Watchdog {
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                eprintln!("a real-peer test ran longer than {limit:?}: aborting");
+                for pid in live_proxies().iter().filter(|pid| **pid > 1) {
+                    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                }
+                std::process::abort();
+            }
+        });
+        Watchdog(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -24,6 +87,12 @@ fn fresh_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A peer's stderr, appended to `<dir>/<name>.stderr`.
+fn peer_log(dir: &Path, name: &str) -> std::fs::File {
+    let path = dir.join(format!("{name}.stderr"));
+    std::fs::OpenOptions::new().create(true).append(true).open(path).expect("peer log")
 }
 
 fn sipp_dir() -> PathBuf {
@@ -40,10 +109,12 @@ impl Proxy {
             .stderr(out)
             .spawn()
             .expect("the proxy starts");
+        live_proxies().push(child.id());
         std::thread::sleep(Duration::from_millis(400));
         Proxy(child)
     }
 
+    /// Sends `sig` to the proxy's own pid (it is not reaped yet, so the pid is ours).
     fn signal(&self, sig: &str) {
         let ok = Command::new("kill").args([sig, &self.0.id().to_string()]).status().unwrap();
         assert!(ok.success());
@@ -51,15 +122,21 @@ impl Proxy {
 
     fn stop(mut self) {
         self.signal("-TERM");
-        let status = self.0.wait().unwrap();
+        let status = self.reap();
         assert!(status.success(), "SIGTERM is a clean stop: {status}");
+    }
+
+    fn reap(&mut self) -> ExitStatus {
+        let pid = self.0.id();
+        live_proxies().retain(|p| *p != pid);
+        self.0.wait().expect("wait for the proxy")
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.reap();
     }
 }
 
@@ -93,6 +170,7 @@ fn uas_at(dir: &Path, registrar: &str, user: &str, port: u16, media: u16, wait_m
         .envs([("PORT", port.to_string()), ("MEDIA_PORT", media.to_string()), ("WAIT_MS", wait_ms.to_string())])
         .env("LOGDIR", dir)
         .stdout(std::process::Stdio::null())
+        .stderr(peer_log(dir, &format!("uas_{port}")))
         .spawn()
         .expect("run_uas.sh")
 }
@@ -103,18 +181,20 @@ fn uac(dir: &Path, callee: &str) -> ExitStatus {
         .envs([("MEDIA_PORT", "16660"), ("TIMEOUT", "10")])
         .env("LOGDIR", dir)
         .stdout(std::process::Stdio::null())
+        .stderr(peer_log(dir, "uac"))
         .status()
         .expect("run_uac.sh")
 }
 
 fn register_with(dir: &Path, user: &str, password: &str, port: u16) -> ExitStatus {
     let log = dir.join(format!("reg_{user}.msg.log"));
-    Command::new("sipp")
-        .arg(PROXY)
+    Command::new("timeout")
+        .args(["-k", "5", "20", "sipp", PROXY])
         .args(["-sf", sipp_dir().join("register.xml").to_str().unwrap(), "-i", "127.0.0.1", "-bind_local", "-nostdin"])
         .args(["-p", &port.to_string(), "-s", user, "-au", user, "-ap", password, "-set", "expires", "300"])
         .args(["-m", "1", "-d", "100", "-timeout", "10s", "-trace_msg", "-message_file", log.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
+        .stderr(peer_log(dir, &format!("reg_{user}")))
         .status()
         .expect("sipp")
 }
@@ -143,10 +223,13 @@ fn requests(log: &str, method: &str) -> usize {
     log.lines().filter(|l| l.starts_with(&format!("{method} sip:"))).count()
 }
 
+const SIPP: (&str, &str) = ("sipp", "sip-tester");
+const KAMAILIO_BIN: (&str, &str) = ("kamailio", "kamailio");
+const TIMEOUT: (&str, &str) = ("timeout", "coreutils");
+
 #[test]
-#[ignore = "needs sipp; run with --ignored"]
 fn sipp_registers_forks_restarts_and_reloads() {
-    let _one_at_a_time = serial();
+    let _one_at_a_time = serial(&[SIPP, TIMEOUT], Duration::from_secs(90));
     let dir = fresh_dir("peers");
     let config = write_config(&dir);
     let proxy = Proxy::start(&config, &dir.join("proxy1.log"));
@@ -185,9 +268,8 @@ fn sipp_registers_forks_restarts_and_reloads() {
 const KAMAILIO: &str = "127.0.0.1:15270";
 
 #[test]
-#[ignore = "needs sipp and kamailio; run with --ignored"]
 fn kamailio_as_the_cloud_rings_a_remote_member() {
-    let _one_at_a_time = serial();
+    let _one_at_a_time = serial(&[SIPP, KAMAILIO_BIN, TIMEOUT], Duration::from_secs(90));
     let dir = fresh_dir("cloud");
     let routes = "<sip:everyone@home> <sip:alice@home>, <sip:carol@sip.test>\n";
     let config = write_config_with(&dir, routes, &format!("sip:{KAMAILIO}"));

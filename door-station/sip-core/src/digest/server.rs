@@ -8,7 +8,7 @@
 //! alive, to refuse replays. The sequence number keeps nonces issued in the
 //! same second apart, so two clients never share one nonce count.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -56,6 +56,9 @@ pub struct DigestServer {
     seq: u32,
     /// Highest nc accepted per nonce, with the nonce's issue time.
     seen: HashMap<String, (u64, u32)>,
+    /// The keys of `seen` by issue time, so expiry visits only the
+    /// expired entries.
+    by_issue: BTreeSet<(u64, String)>,
 }
 
 impl DigestServer {
@@ -68,6 +71,7 @@ impl DigestServer {
             lifetime_s: lifetime.as_secs(),
             seq: 0,
             seen: HashMap::new(),
+            by_issue: BTreeSet::new(),
         }
     }
 
@@ -160,15 +164,36 @@ impl DigestServer {
 
     /// Records `nc` for `nonce` unless it is not above the last one.
     fn count(&mut self, now_s: u64, nonce: &str, issued: u64, nc: u32) -> Result<(), Rejection> {
-        let lifetime = self.lifetime_s;
-        self.seen
-            .retain(|_, (t, _)| now_s.saturating_sub(*t) <= lifetime);
-        let last = self.seen.entry(nonce.to_string()).or_insert((issued, 0));
+        self.expire(now_s);
+        let last = match self.seen.get_mut(nonce) {
+            Some(last) => last,
+            None => {
+                self.by_issue.insert((issued, nonce.to_string()));
+                self.seen.entry(nonce.to_string()).or_insert((issued, 0))
+            }
+        };
         if nc <= last.1 {
             return Err(Rejection::Replay);
         }
         last.1 = nc;
         Ok(())
+    }
+
+    /// Forgets the counts of nonces older than the lifetime, oldest first.
+    fn expire(&mut self, now_s: u64) {
+        while let Some((issued, _)) = self.by_issue.first() {
+            if now_s.saturating_sub(*issued) <= self.lifetime_s {
+                break;
+            }
+            if let Some((_, nonce)) = self.by_issue.pop_first() {
+                self.seen.remove(&nonce);
+            }
+        }
+    }
+
+    /// How many nonces have a remembered count.
+    pub fn remembered(&self) -> usize {
+        self.seen.len()
     }
 
     /// The issue time of a nonce this server signed, or `None`.

@@ -362,3 +362,25 @@ fn truncated_headers_are_errors_not_panics() {
         Err(DigestError::Syntax { .. })
     ));
 }
+
+#[test]
+fn counts_of_expired_nonces_are_forgotten_oldest_first() {
+    let mut pair = Pair::new("secret");
+    // One nonce per second for 600 s, each used once; lifetime is 300 s.
+    let mut kept = Vec::new();
+    for i in 0..600 {
+        let ch = pair.server.challenge(Algorithm::Md5, T0 + i, false);
+        assert_eq!(pair.answer(&ch, T0 + i, &format!("c{i}")), accepted());
+        kept.push(ch);
+    }
+    // Each verify first forgets the nonces issued more than 300 s ago.
+    assert_eq!(pair.server.remembered(), 301);
+    // A nonce still alive keeps its count: a replay of nc=1 is refused.
+    let recent = &kept[599];
+    let replay = DigestClient::new("door", "secret").authorization(recent, &Method::Register, "sip:home", "c599");
+    assert_eq!(pair.submit(&replay, T0 + 599), Verification::Rejected(Rejection::Replay));
+    // Much later every count is gone but the one just used.
+    let late = pair.server.challenge(Algorithm::Md5, T0 + 2000, false);
+    assert_eq!(pair.answer(&late, T0 + 2000, "late"), accepted());
+    assert_eq!(pair.server.remembered(), 1);
+}

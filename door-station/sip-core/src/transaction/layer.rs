@@ -1,5 +1,6 @@
 //! The transaction layer: creates, matches, times and reaps transactions.
 
+use super::deadlines::{DeadlineIndex, Slot};
 use super::invite_client::InviteClient;
 use super::invite_server::InviteServer;
 use super::non_invite_client::NonInviteClient;
@@ -8,7 +9,7 @@ use super::outbox::{Ctx, Outbox};
 use super::timer::{Timer, TimerTable};
 use super::{Peer, Timers, TransactionError, TransactionKey, TxEvent, TxOutput};
 use crate::message::{Message, Method, Request, Response};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::time::Instant;
 
 enum Tx {
@@ -18,10 +19,17 @@ enum Tx {
     NonInviteServer(NonInviteServer),
 }
 
-/// One transaction and its timers.
+/// One transaction, its timers and where its next deadline is filed.
 struct Entry {
     table: TimerTable,
     tx: Tx,
+    slot: Option<Slot>,
+}
+
+impl Entry {
+    fn new(table: TimerTable, tx: Tx) -> Entry {
+        Entry { table, tx, slot: None }
+    }
 }
 
 impl Tx {
@@ -45,17 +53,35 @@ impl Tx {
 }
 
 /// Every transaction of one SIP element. See the [module docs](super) for the loop.
+///
+/// The next deadline of each transaction is filed in an ordered index, so
+/// [`next_timeout`](Self::next_timeout) is O(log n), and every input
+/// visits only the transactions it concerns: the matched one, or the due
+/// ones in [`handle_timeout`](Self::handle_timeout).
 pub struct TransactionLayer {
     timers: Timers,
-    txs: BTreeMap<TransactionKey, Entry>,
+    txs: HashMap<TransactionKey, Entry>,
+    deadlines: DeadlineIndex<TransactionKey>,
     out: Outbox,
     auto_trying: bool,
+    /// Transactions visited by `handle_timeout`, for the tests that check
+    /// it visits only due ones.
+    #[cfg(test)]
+    pub(super) timer_visits: usize,
 }
 
 impl TransactionLayer {
     /// An empty layer with these timer values.
     pub fn new(timers: Timers) -> Self {
-        TransactionLayer { timers, txs: BTreeMap::new(), out: Outbox::default(), auto_trying: false }
+        TransactionLayer {
+            timers,
+            txs: HashMap::new(),
+            deadlines: DeadlineIndex::default(),
+            out: Outbox::default(),
+            auto_trying: false,
+            #[cfg(test)]
+            timer_visits: 0,
+        }
     }
 
     /// When on, an INVITE server transaction sends `100 Trying` if the TU
@@ -106,7 +132,8 @@ impl TransactionLayer {
         } else {
             Tx::NonInviteClient(NonInviteClient::start(&mut ctx, key.clone(), req, dest))
         };
-        self.txs.insert(key.clone(), Entry { table, tx });
+        self.txs.insert(key.clone(), Entry::new(table, tx));
+        self.settle(&key);
         Ok(key)
     }
 
@@ -127,7 +154,7 @@ impl TransactionLayer {
             Tx::NonInviteServer(t) => t.send_response(&mut ctx, resp),
             _ => return Err(no_such()),
         };
-        self.reap();
+        self.settle(key);
         result.map_err(|why| TransactionError::WrongState { key: key.clone(), status, why })
     }
 
@@ -144,7 +171,6 @@ impl TransactionLayer {
             Message::Response(r) => self.handle_response(now, r),
             Message::Request(r) => self.handle_request(now, r, from),
         }
-        self.reap();
     }
 
     fn handle_response(&mut self, now: Instant, resp: Response) {
@@ -156,6 +182,7 @@ impl TransactionLayer {
             Tx::NonInviteClient(t) => t.on_response(&mut ctx, resp),
             _ => {}
         }
+        self.settle(&key);
     }
 
     fn handle_request(&mut self, now: Instant, req: Request, from: Peer) {
@@ -164,14 +191,20 @@ impl TransactionLayer {
             let mut ctx = Ctx { now, timers: &self.timers, out: &mut self.out, table: &mut entry.table };
             let up = match (&mut entry.tx, req.method == Method::Ack) {
                 (Tx::InviteServer(t), true) => t.on_ack(&mut ctx, req),
-                (Tx::InviteServer(t), false) => return t.on_retransmission(&mut ctx),
-                (Tx::NonInviteServer(t), false) => return t.on_retransmission(&mut ctx),
+                (Tx::InviteServer(t), false) => {
+                    t.on_retransmission(&mut ctx);
+                    None
+                }
+                (Tx::NonInviteServer(t), false) => {
+                    t.on_retransmission(&mut ctx);
+                    None
+                }
                 _ => Some(req),
             };
             if let Some(request) = up {
-                self.out.event(TxEvent::Request { key, request, from });
+                self.out.event(TxEvent::Request { key: key.clone(), request, from });
             }
-            return;
+            return self.settle(&key);
         }
         if req.method == Method::Ack {
             return self.out.event(TxEvent::Request { key, request: req, from });
@@ -183,13 +216,21 @@ impl TransactionLayer {
         } else {
             Tx::NonInviteServer(NonInviteServer::new(from))
         };
-        self.txs.insert(key.clone(), Entry { table, tx });
-        self.out.event(TxEvent::Request { key, request: req, from });
+        self.txs.insert(key.clone(), Entry::new(table, tx));
+        self.out.event(TxEvent::Request { key: key.clone(), request: req, from });
+        self.settle(&key);
     }
 
-    /// Fire every timer due at `now`.
+    /// Fire every timer due at `now`, earliest first. Only transactions
+    /// with a due timer are visited.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for entry in self.txs.values_mut() {
+        while let Some(key) = self.deadlines.pop_due(now) {
+            let Some(entry) = self.txs.get_mut(&key) else { continue };
+            entry.slot = None;
+            #[cfg(test)]
+            {
+                self.timer_visits += 1;
+            }
             while let Some(timer) = entry.table.pop_expired(now) {
                 let mut ctx = Ctx { now, timers: &self.timers, out: &mut self.out, table: &mut entry.table };
                 entry.tx.on_timer(&mut ctx, timer);
@@ -197,14 +238,15 @@ impl TransactionLayer {
                     break;
                 }
             }
+            self.settle(&key);
         }
-        self.reap();
     }
 
     /// The shell could not send a message of this transaction (ICMP error,
     /// TCP reset): the transaction ends with a `TransportError` (§17.1.4, §17.2.4).
     pub fn handle_transport_error(&mut self, key: &TransactionKey) {
-        if self.txs.remove(key).is_some() {
+        if let Some(entry) = self.txs.remove(key) {
+            self.deadlines.remove(entry.slot);
             self.out.event(TxEvent::TransportError { key: key.clone() });
             self.out.event(TxEvent::Terminated { key: key.clone() });
         }
@@ -217,7 +259,7 @@ impl TransactionLayer {
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.txs.values().filter_map(|e| e.table.next()).min()
+        self.deadlines.first()
     }
 
     /// How many transactions are alive.
@@ -243,12 +285,16 @@ impl TransactionLayer {
         }
     }
 
-    fn reap(&mut self) {
-        let done: Vec<TransactionKey> =
-            self.txs.iter().filter(|(_, e)| e.tx.is_terminated()).map(|(k, _)| k.clone()).collect();
-        for key in done {
-            self.txs.remove(&key);
-            self.out.event(TxEvent::Terminated { key });
+    /// After an input touched `key`: reap it if it ended, else refile its
+    /// next deadline.
+    fn settle(&mut self, key: &TransactionKey) {
+        let Some(entry) = self.txs.get_mut(key) else { return };
+        if entry.tx.is_terminated() {
+            self.deadlines.remove(entry.slot.take());
+            self.txs.remove(key);
+            self.out.event(TxEvent::Terminated { key: key.clone() });
+        } else {
+            self.deadlines.reschedule(&mut entry.slot, entry.table.next(), key);
         }
     }
 }

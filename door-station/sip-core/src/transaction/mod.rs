@@ -52,6 +52,7 @@
 
 mod answer;
 mod build;
+mod deadlines;
 mod invite_client;
 mod invite_server;
 mod key;
@@ -63,6 +64,8 @@ mod timer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_load;
 
 pub use answer::{AnswerPoll, AnswerRetransmission};
 pub use build::{ack_for_non2xx, branch_from, cancel_for, MAGIC_COOKIE};

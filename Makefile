@@ -72,3 +72,9 @@ image:
 
 lint-layer:
 	meta-intercom/scripts/lint-layer.sh
+
+.PHONY: bench-proxy
+# intercom-proxy against kamailio under the same SIPp load, on loopback; prints a table.
+bench-proxy: deps
+	$(CARGO) build -p intercom-proxy --profile $(PROFILE)
+	door-station/proxy/benches/vs_kamailio.sh $(or $(CARGO_TARGET_DIR),target)/$(PROFILE)/intercom-proxy

@@ -1,8 +1,12 @@
-//! `door-station [--config PATH] [--check-config]`: the door station daemon.
+//! `door-station [--config PATH] [--check-config | --release-relay]`: the door station daemon.
 //!
 //! Reads `station.toml` (default `/etc/door-station/station.toml`), checks
 //! it, and runs the station until SIGINT or SIGTERM. With `--check-config`
 //! it only checks the file: exit 0 if it is valid, 1 with the reason if not.
+//! With `--release-relay` it drives the `[relay]` line to its released level
+//! and exits (systemd's `ExecStopPost=`, after any end of the daemon).
+//! Under systemd (`Type=notify`) it sends `READY=1`, `WATCHDOG=1` and
+//! `STOPPING=1` to `NOTIFY_SOCKET`.
 //! Logs go to stderr through `tracing`; every event of the control socket's
 //! stream is also logged, under the target `door_station::event`.
 //!
@@ -17,19 +21,22 @@ use door_station::{config, shell};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: door-station [--config PATH] [--check-config]
+const USAGE: &str = "usage: door-station [--config PATH] [--check-config | --release-relay]
 
   --config PATH    the configuration (default /etc/door-station/station.toml)
   --check-config   check it and exit: 0 if valid, 1 with the reason if not
+  --release-relay  drive the relay line to its released level and exit
 
 environment: RUST_LOG (log filter, default info),
-             DOOR_STATION_RELAY_LOG (file the simulated relay appends its edges to)";
+             DOOR_STATION_RELAY_LOG (file the simulated relay appends its edges to),
+             NOTIFY_SOCKET, WATCHDOG_USEC (set by systemd)";
 
 /// The command line.
 #[derive(Debug, PartialEq, Eq)]
 struct Args {
     config: PathBuf,
     check_only: bool,
+    release_relay: bool,
 }
 
 /// What the command line asks for.
@@ -41,10 +48,11 @@ enum Parsed {
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> {
-    let mut parsed = Args { config: PathBuf::from(config::DEFAULT_PATH), check_only: false };
+    let mut parsed = Args { config: PathBuf::from(config::DEFAULT_PATH), check_only: false, release_relay: false };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--check-config" => parsed.check_only = true,
+            "--release-relay" => parsed.release_relay = true,
             "--config" => parsed.config = args.next().ok_or("--config needs a path")?.into(),
             "-h" | "--help" => return Ok(Parsed::Help),
             "-V" | "--version" => return Ok(Parsed::Version),
@@ -53,6 +61,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> 
                 None => return Err(format!("unknown argument {other:?}")),
             },
         }
+    }
+    if parsed.check_only && parsed.release_relay {
+        return Err("--check-config and --release-relay exclude each other".into());
     }
     Ok(Parsed::Run(parsed))
 }
@@ -91,6 +102,15 @@ fn main() -> ExitCode {
         println!("{}: ok", args.config.display());
         return ExitCode::SUCCESS;
     }
+    if args.release_relay {
+        return match shell::hardware::release_relay(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("door-station: relay not released: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     init_logging();
     match shell::run(config) {
         Ok(()) => ExitCode::SUCCESS,
@@ -111,16 +131,19 @@ mod tests {
 
     #[test]
     fn defaults_to_the_etc_file() {
-        let expected = Args { config: PathBuf::from("/etc/door-station/station.toml"), check_only: false };
+        let expected =
+            Args { config: PathBuf::from("/etc/door-station/station.toml"), check_only: false, release_relay: false };
         assert_eq!(parse(&[]), Ok(Parsed::Run(expected)));
     }
 
     #[test]
     fn config_path_in_both_spellings_and_check_flag() {
-        let expected = Parsed::Run(Args { config: PathBuf::from("a.toml"), check_only: true });
+        let expected = Parsed::Run(Args { config: PathBuf::from("a.toml"), check_only: true, release_relay: false });
         assert_eq!(parse(&["--check-config", "--config", "a.toml"]), Ok(expected));
-        let expected = Parsed::Run(Args { config: PathBuf::from("b.toml"), check_only: false });
+        let expected = Parsed::Run(Args { config: PathBuf::from("b.toml"), check_only: false, release_relay: false });
         assert_eq!(parse(&["--config=b.toml"]), Ok(expected));
+        let expected = Parsed::Run(Args { config: PathBuf::from("c.toml"), check_only: false, release_relay: true });
+        assert_eq!(parse(&["--config", "c.toml", "--release-relay"]), Ok(expected));
     }
 
     #[test]
@@ -128,5 +151,6 @@ mod tests {
         assert_eq!(parse(&["--config"]), Err("--config needs a path".into()));
         assert_eq!(parse(&["--verbose"]), Err("unknown argument \"--verbose\"".into()));
         assert_eq!(parse(&["--help", "--bogus"]), Ok(Parsed::Help));
+        assert!(parse(&["--check-config", "--release-relay"]).is_err());
     }
 }

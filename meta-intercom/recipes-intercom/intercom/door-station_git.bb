@@ -28,10 +28,12 @@ USERADD_PARAM:${PN} = "--system --home-dir /nonexistent --no-create-home \
 
 do_install:append() {
     intercom_install_common
-    install -m 0640 -g doorstation ${S}/assets/station.toml ${D}${sysconfdir}/door-station/station.toml
-    if ${@bb.utils.contains('PACKAGECONFIG', 'rpi', 'true', 'false', d)}; then
-        # On the board, buttons and relay are real GPIO lines.
-        sed -i 's/^backend = "sim"/backend = "rpi"/' ${D}${sysconfdir}/door-station/station.toml
+    # The board's defaults: SIP on 127.0.0.1:5062 behind the proxy on 5060,
+    # relay and buttons on GPIO lines.
+    install -m 0640 -g doorstation ${S}/assets/pi/station.toml ${D}${sysconfdir}/door-station/station.toml
+    if ${@bb.utils.contains('PACKAGECONFIG', 'rpi', 'false', 'true', d)}; then
+        # Built without the rppal back-ends: simulated relay and buttons.
+        sed -i 's/^backend = "rpi"/backend = "sim"/' ${D}${sysconfdir}/door-station/station.toml
     fi
     install -d ${D}${nonarch_base_libdir}/udev/rules.d
     install -m 0644 ${UNPACKDIR}/60-door-station.rules ${D}${nonarch_base_libdir}/udev/rules.d/

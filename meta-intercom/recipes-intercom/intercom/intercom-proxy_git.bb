@@ -14,7 +14,8 @@ USERADD_PARAM:${PN} = "--system --home-dir /nonexistent --no-create-home \
 
 do_install:append() {
     intercom_install_common
-    install -m 0644 ${S}/assets/proxy.toml ${D}${sysconfdir}/door-station/proxy.toml
+    # The board's defaults: SIP on 0.0.0.0:5060 (the station is on 127.0.0.1:5062).
+    install -m 0644 ${S}/assets/pi/proxy.toml ${D}${sysconfdir}/door-station/proxy.toml
     install -m 0644 ${S}/assets/routes ${D}${sysconfdir}/door-station/routes
     # HA1 hashes: readable by the proxy's group only.
     install -m 0640 -g intercom ${S}/assets/passwd ${D}${sysconfdir}/door-station/passwd

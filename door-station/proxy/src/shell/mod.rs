@@ -7,10 +7,12 @@
 //!     select { inbound message | deadline from core.next_timeout() | SIGHUP | SIGTERM | store flush }
 //!     feed the core, then drain core.poll_output() to the sockets
 //!     bindings changed? flush the store within STORE_DELAY
+//!     WATCHDOG=1 to systemd when due (READY=1 before the loop, STOPPING=1 after it)
 //! }
 //! ```
 
 mod relay;
+mod systemd;
 mod tcp;
 mod tls;
 
@@ -70,8 +72,11 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
         None => (None, None),
     };
     tracing::info!("intercom-proxy up: udp {:?} tcp {:?}, {} bindings", cfg.listen.udp, cfg.listen.tcp, core.registrar().len());
+    systemd::ready();
+    let mut watchdog = systemd::Watchdog::from_env(Instant::now());
     loop {
-        let wake = [core.next_timeout(), flush_at].into_iter().flatten().min();
+        watchdog.tick(Instant::now());
+        let wake = [core.next_timeout(), flush_at, watchdog.due()].into_iter().flatten().min();
         let sleep = tokio::time::sleep_until(wake.map_or_else(far_future, tokio::time::Instant::from_std));
         tokio::select! {
             Some(msg) = rx.recv() => on_inbound(&mut core, &mut conns, msg),
@@ -97,6 +102,7 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
             save(&cfg, &core);
         }
     }
+    systemd::stopping();
     save(&cfg, &core);
     tracing::info!("intercom-proxy stopped");
     Ok(())

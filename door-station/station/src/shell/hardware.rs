@@ -112,6 +112,29 @@ impl Hardware {
     }
 }
 
+/// `door-station --release-relay` (systemd's `ExecStopPost=`): drive the
+/// relay line to its released level, however the daemon ended. The rppal
+/// back-end opens the line released (honouring `active_low`) and leaves it
+/// so at exit. The simulated relay has no line: it only appends an `off`
+/// edge to `DOOR_STATION_RELAY_LOG`, if set, so that tests can see it ran.
+pub fn release_relay(config: &StationConfig) -> Result<(), HwError> {
+    match config.relay.backend {
+        Backend::Sim => match std::env::var_os(RELAY_LOG_ENV) {
+            Some(path) if !path.is_empty() => append_off_edge(path.as_ref()),
+            _ => Ok(()),
+        },
+        Backend::Rpi => open_rpi_relay(config)?.set(false),
+    }
+}
+
+fn append_off_edge(path: &std::path::Path) -> Result<(), HwError> {
+    use std::io::Write;
+    let edge_log = |source| HwError::EdgeLog { path: path.to_path_buf(), source };
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(edge_log)?;
+    let unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    writeln!(file, "{unix_ms} off").map_err(edge_log)
+}
+
 fn open_relay(config: &StationConfig) -> Result<Box<dyn Relay>, HwError> {
     match config.relay.backend {
         Backend::Sim => {

@@ -12,6 +12,7 @@
 //! - [`media`]: the simulated camera and microphone, fanned out per dialog.
 //! - [`hardware`]: relay and buttons (ds-hw), `DOOR_STATION_RELAY_LOG`.
 //! - [`station`]: the run loop.
+//! - [`systemd`]: `READY=1`, `WATCHDOG=1`, `STOPPING=1` (`Type=notify`).
 //!
 //! # What it does not do
 //! - No RTCP: the odd ports above the RTP pair are not bound; no sender or
@@ -26,6 +27,7 @@ pub mod media;
 pub mod rtp;
 pub mod shutdown;
 pub mod station;
+pub mod systemd;
 pub mod transport;
 
 use crate::config::{RuntimeAddrs, StationConfig};
@@ -96,7 +98,9 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     tracing::info!(sip = %addrs.sip, rtp = ?addrs.rtp_ports, control = %config.control.socket.display(), "door station running");
 
     let engine = Engine::new(engine_config, started, rand::random());
-    let station = station::Station { engine, hw, sip: sip_sender, media: media_commands, bus };
+    let notifier = systemd::Notifier::from_env(started);
+    notifier.ready();
+    let station = station::Station { engine, hw, sip: sip_sender, media: media_commands, bus, notifier };
     let feeds = station::Feeds { sip, media, presses, control, stop };
     let mut hw = station.run(feeds).await;
     hw.release(Instant::now());

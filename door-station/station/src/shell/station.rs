@@ -10,6 +10,7 @@
 //!         a button press, a control command, the engine's or the relay's
 //!         deadline, SIGINT/SIGTERM
 //!     feed it (handle_input / handle_timeout), with now = Instant::now()
+//!     WATCHDOG=1 to systemd when due (see super::systemd)
 //! }
 //! ```
 //!
@@ -22,6 +23,7 @@ use crate::control::{ControlCommand, ControlRequest, Reply};
 use crate::engine::{Command, Engine, Input, MediaCommand, Output, RelayCommand};
 use crate::events::EventBus;
 use crate::shell::hardware::{Hardware, RelayChange};
+use crate::shell::systemd::Notifier;
 use crate::shell::transport::{Inbound, SipSender};
 use ds_hw::ButtonEvent;
 use std::time::{Duration, Instant};
@@ -59,6 +61,8 @@ pub struct Station {
     pub media: mpsc::UnboundedSender<MediaCommand>,
     /// Events out.
     pub bus: EventBus,
+    /// systemd: the watchdog pings come from this loop, `STOPPING=1` when it ends.
+    pub notifier: Notifier,
 }
 
 /// Why the loop stopped waiting.
@@ -74,6 +78,7 @@ impl Station {
     /// Run until a stop signal; then shut down gracefully.
     pub async fn run(mut self, mut feeds: Feeds) -> Hardware {
         loop {
+            self.notifier.tick(Instant::now());
             self.drain(Instant::now());
             match self.wait(&mut feeds, true).await {
                 Wake::Signal => break,
@@ -85,9 +90,11 @@ impl Station {
             }
         }
         tracing::info!("stopping: hanging up and unregistering");
+        self.notifier.stopping();
         self.engine.shutdown(Instant::now());
         let until = Instant::now() + GRACE;
         while Instant::now() < until {
+            self.notifier.tick(Instant::now());
             self.drain(Instant::now());
             if self.engine.next_timeout().is_none() {
                 break;
@@ -104,7 +111,8 @@ impl Station {
     }
 
     async fn wait(&mut self, feeds: &mut Feeds, commands: bool) -> Wake {
-        let deadline = [self.engine.next_timeout(), self.hw.next_timeout()].into_iter().flatten().min();
+        let deadlines = [self.engine.next_timeout(), self.hw.next_timeout(), self.notifier.next_timeout()];
+        let deadline = deadlines.into_iter().flatten().min();
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,

@@ -42,7 +42,7 @@ check-config: build
 test: deps
 	$(CARGO) build --workspace --bins --profile $(PROFILE)
 	$(CARGO) test --workspace --exclude door-station-e2e --all-features --profile $(PROFILE)
-	DOOR_STATION_BIN_DIR=$(CURDIR)/target/$(PROFILE) $(CARGO) test -p door-station-e2e --profile $(PROFILE) -- --test-threads=1
+	DOOR_STATION_BIN_DIR=$(CURDIR)/target/$(PROFILE) $(CARGO) test -p door-station-e2e --profile $(PROFILE) --no-fail-fast -- --test-threads=1
 
 test-unit:
 	$(CARGO) test --workspace --exclude door-station-e2e --all-features

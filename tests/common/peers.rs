@@ -98,6 +98,18 @@ pub struct Uas<'a> {
 pub fn sipp_uas(h: &mut Harness, tag: &str, uas: &Uas, limit: Duration) -> ProcId {
     let template =
         std::fs::read_to_string(sipp_scenario("uas_183_info.xml")).expect("read uas_183_info.xml");
+    sipp_uas_rendered(h, tag, uas, &template, 1, limit)
+}
+
+/// [`sipp_uas`] from a scenario text (a variant of `uas_183_info.xml`), for `calls` calls.
+pub fn sipp_uas_rendered(
+    h: &mut Harness,
+    tag: &str,
+    uas: &Uas,
+    template: &str,
+    calls: u32,
+    limit: Duration,
+) -> ProcId {
     let ring = r#" timeout="3000" ontimeout="answer""#;
     let answer = match uas.answer_after_ms {
         Some(ms) => format!(r#" timeout="{}" ontimeout="answer""#, ms.max(1)),
@@ -107,7 +119,7 @@ pub fn sipp_uas(h: &mut Harness, tag: &str, uas: &Uas, limit: Duration) -> ProcI
     std::fs::write(&scenario, template.replace(ring, &answer))
         .expect("write the rendered UAS scenario");
     let mut cmd = sipp_command(h, tag, &scenario, uas.port, uas.media_port, limit);
-    cmd.args(["-m", "1", "-s", uas.user, "-set", "dtmf", uas.dtmf]);
+    cmd.args(["-m", &calls.to_string(), "-s", uas.user, "-set", "dtmf", uas.dtmf]);
     h.spawn(tag, cmd, false)
 }
 

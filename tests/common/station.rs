@@ -85,6 +85,8 @@ pub struct StationSpec {
     pub lockout_s: u32,
     /// `relay.pulse_ms`.
     pub pulse_ms: u64,
+    /// More `[media]` lines (devices, SRTP), appended to the table.
+    pub media_extra: String,
 }
 
 impl StationSpec {
@@ -107,6 +109,7 @@ impl StationSpec {
             max_failures: 3,
             lockout_s: 60,
             pulse_ms: 1500,
+            media_extra: String::new(),
         }
     }
 
@@ -155,7 +158,7 @@ video_fps = 15
 video_bitrate_kbps = 384
 keyframe_interval_s = 2
 tone_hz = 440
-
+{media_extra}
 [unlock]
 code = {code:?}
 allow = {allow}
@@ -193,6 +196,7 @@ socket = {socket:?}
             failures = self.max_failures,
             lockout = self.lockout_s,
             pulse = self.pulse_ms,
+            media_extra = self.media_extra,
             socket = socket.display().to_string(),
         )
     }

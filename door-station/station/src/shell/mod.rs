@@ -9,22 +9,26 @@
 //!
 //! - [`transport`]: SIP over UDP and TCP, intake, connection reuse.
 //! - [`rtp`]: the RTP port pair, RFC 4733 decoding, media activity.
-//! - [`media`]: the simulated camera and microphone, fanned out per dialog.
+//! - [`media`]: the camera and microphone fanned out per dialog, the
+//!   answered call's audio to the speaker.
+//! - [`sources`], [`speaker`]: the device threads (`[media]` back-ends).
+//! - [`rtcp`]: PLI/FIR on the odd ports ask the camera for a key frame.
 //! - [`hardware`]: relay and buttons (ds-hw), `DOOR_STATION_RELAY_LOG`.
 //! - [`station`]: the run loop.
 //!
 //! # What it does not do
-//! - No RTCP: the odd ports above the RTP pair are not bound; no sender or
-//!   receiver reports are sent or read.
+//! - RTCP is only read for PLI/FIR; no sender or receiver reports are sent.
 //! - No SIP over TLS (a TLS destination is logged and dropped) and no DNS:
 //!   registrar and proxy are IP:port (`[sip]`), as the engine needs.
-//! - The sources are ds-media's simulated ones; received audio and video
-//!   are only watched for activity and DTMF, never played or shown.
+//! - Received video is only watched for activity, never shown.
 
 pub mod hardware;
 pub mod media;
+pub mod rtcp;
 pub mod rtp;
 pub mod shutdown;
+pub mod sources;
+pub mod speaker;
 pub mod station;
 pub mod transport;
 
@@ -88,9 +92,11 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let sip_sender = sockets.start(sip_tx, trigger.subscribe());
     let (media_tx, media) = mpsc::channel(256);
     let (active_tx, active_rx) = watch::channel(None);
-    rtp::spawn_receivers(&rtp, active_rx, media_tx, &trigger.subscribe());
-    let media_commands =
-        media::spawn(media::MediaSettings::from_config(&config), rtp, active_tx, trigger.subscribe())?;
+    let handles = media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
+    rtp::spawn_receivers(&rtp, active_rx, media_tx, handles.speaker.clone(), &trigger.subscribe());
+    rtcp::spawn(rtp.video_rtcp.clone(), handles.camera.clone(), trigger.subscribe());
+    rtcp::spawn(rtp.audio_rtcp.clone(), None, trigger.subscribe());
+    let media_commands = handles.commands;
     let (control_tx, control) = mpsc::channel(16);
     tokio::spawn(control::serve(listener, control_tx, bus.clone(), trigger.subscribe()));
     tracing::info!(sip = %addrs.sip, rtp = ?addrs.rtp_ports, control = %config.control.socket.display(), "door station running");

@@ -15,6 +15,8 @@
 
 use crate::engine::{CallId, DtmfVia, Input};
 use crate::shell::shutdown::Shutdown;
+use crate::shell::speaker::SpeakerInput;
+use ds_media::jitter::Arrival;
 use ds_media::dtmf::{DEFAULT_EVENT_TIMEOUT, DtmfDecoder};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -27,24 +29,33 @@ use tokio::sync::{mpsc, watch};
 /// plenty" for the engine's RTP timeout).
 pub const ACTIVITY_EVERY: Duration = Duration::from_secs(1);
 
-/// The bound audio and video sockets.
+/// The bound audio and video sockets, RTP and RTCP.
 #[derive(Debug, Clone)]
 pub struct RtpSockets {
     /// Audio RTP.
     pub audio: Arc<UdpSocket>,
     /// Video RTP.
     pub video: Arc<UdpSocket>,
+    /// Audio RTCP (audio port + 1).
+    pub audio_rtcp: Arc<UdpSocket>,
+    /// Video RTCP (video port + 1).
+    pub video_rtcp: Arc<UdpSocket>,
 }
 
 impl RtpSockets {
-    /// The first free even pair `(p, p + 2)` in `min..=max`, on `ip`.
+    /// The first free even pair `(p, p + 2)` in `min..=max`, on `ip`, with
+    /// their RTCP ports `p + 1` and `p + 3`.
     pub async fn bind(ip: IpAddr, min: u16, max: u16) -> io::Result<RtpSockets> {
         let mut port = min.saturating_add(min % 2);
-        while u32::from(port) + 2 <= u32::from(max) {
-            if let Ok(audio) = UdpSocket::bind(SocketAddr::new(ip, port)).await
-                && let Ok(video) = UdpSocket::bind(SocketAddr::new(ip, port + 2)).await
+        while u32::from(port) + 3 <= u32::from(max) {
+            let bind = |p: u16| UdpSocket::bind(SocketAddr::new(ip, p));
+            if let Ok(audio) = bind(port).await
+                && let Ok(audio_rtcp) = bind(port + 1).await
+                && let Ok(video) = bind(port + 2).await
+                && let Ok(video_rtcp) = bind(port + 3).await
             {
-                return Ok(RtpSockets { audio: Arc::new(audio), video: Arc::new(video) });
+                let [audio, video, audio_rtcp, video_rtcp] = [audio, video, audio_rtcp, video_rtcp].map(Arc::new);
+                return Ok(RtpSockets { audio, video, audio_rtcp, video_rtcp });
             }
             port += 2;
         }
@@ -121,25 +132,37 @@ fn dtmf_input(call: &CallId, digit: char) -> Input {
     Input::Dtmf { call: call.clone(), digit, via: DtmfVia::Rfc4733 }
 }
 
-/// Receive on both sockets until shutdown; inputs go to the run loop.
+/// Receive on both sockets until shutdown; inputs go to the run loop, the
+/// audio of the active call to `speaker`.
 pub fn spawn_receivers(
     sockets: &RtpSockets,
     active: watch::Receiver<Option<ActiveCall>>,
     inputs: mpsc::Sender<Input>,
+    speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     shutdown: &Shutdown,
 ) {
-    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), true, shutdown.fork());
+    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), speaker, shutdown.fork());
     tokio::spawn(audio);
-    tokio::spawn(receive(sockets.video.clone(), active, inputs, false, shutdown.fork()));
+    tokio::spawn(receive(sockets.video.clone(), active, inputs, None, shutdown.fork()));
+}
+
+/// The active call's audio (not its telephone-events) to the speaker.
+fn to_speaker(speaker: &std::sync::mpsc::Sender<SpeakerInput>, now: Instant, datagram: &[u8], active: &ActiveCall) {
+    if let Ok(packet) = ds_media::rtp_session::parse(datagram)
+        && Some(packet.header.payload_type) != active.telephone_event
+    {
+        let _ = speaker.send(SpeakerInput::Packet(now, Arrival::from(&packet)));
+    }
 }
 
 async fn receive(
     sock: Arc<UdpSocket>,
     active: watch::Receiver<Option<ActiveCall>>,
     inputs: mpsc::Sender<Input>,
-    dtmf: bool,
+    speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     mut shutdown: Shutdown,
 ) {
+    let dtmf = speaker.is_some();
     let mut state = Receiver::default();
     let mut buf = vec![0u8; 2048];
     loop {
@@ -152,7 +175,13 @@ async fn receive(
         };
         let produced = tokio::select! {
             r = sock.recv_from(&mut buf) => match r {
-                Ok((n, _)) => state.on_datagram(Instant::now(), &buf[..n], active.borrow().as_ref(), dtmf),
+                Ok((n, _)) => {
+                    let (now, active) = (Instant::now(), active.borrow().clone());
+                    if let (Some(sp), Some(a)) = (&speaker, &active) {
+                        to_speaker(sp, now, &buf[..n], a);
+                    }
+                    state.on_datagram(now, &buf[..n], active.as_ref(), dtmf)
+                }
                 Err(e) => { tracing::debug!(error = %e, "RTP receive error"); Vec::new() }
             },
             _ = wake => state.on_timeout(Instant::now()),

@@ -45,7 +45,9 @@ fn every_early_dialog_decodes_at_once_and_audio_flows_both_ways() {
     let (video, audio) = (video.finish(), audio.finish());
 
     let streams = by_ssrc(&video);
-    assert_eq!(streams.len(), CALLS as usize, "one video stream (SSRC) per early dialog");
+    // The answer changes the audio direction (sendonly -> sendrecv), so the answered dialog
+    // starts a new stream: two per call, each of which must start with a decodable picture.
+    assert_eq!(streams.len(), 2 * CALLS as usize, "a video stream (SSRC) per early dialog and per answer");
     for (i, (ssrc, packets)) in streams.iter().enumerate() {
         let first = &packets[0].packet.payload;
         assert_eq!(first.first().map(|b| b & 0x1f), Some(7), "stream {i} ({ssrc:#x}) does not start with SPS");
@@ -53,11 +55,11 @@ fn every_early_dialog_decodes_at_once_and_audio_flows_both_ways() {
         assert!(d.first_unit_decoded, "stream {i}: the first access unit gave no picture: {d:?}");
         assert_eq!(d.first_size, Some((320, 240)), "stream {i}: {d:?}");
         assert_eq!(d.errors, 0, "stream {i}: the decoder refused units: {d:?}");
-        assert!(d.pictures >= 30, "stream {i}: only {} pictures in ~4 s at 15 fps: {d:?}", d.pictures);
+        assert!(d.pictures >= 15, "stream {i}: only {} pictures in 2 s or more at 15 fps: {d:?}", d.pictures);
     }
 
     let tones = by_ssrc(&audio);
-    assert_eq!(tones.len(), CALLS as usize, "one audio stream per call");
+    assert_eq!(tones.len(), 2 * CALLS as usize, "an audio stream per early dialog and per answer");
     for (i, (_, packets)) in tones.iter().enumerate() {
         assert!(packets.iter().all(|r| r.packet.header.payload_type == 0), "SIPp answered PCMU only");
         let pcm: Vec<i16> = packets.iter().flat_map(|r| ds_media::g711::Law::Ulaw.decode(&r.packet.payload)).collect();

@@ -288,6 +288,17 @@ pub struct Baresip<'a> {
 
 /// Starts baresip headless with video (fakevideo + avcodec H264) and connects to ctrl_tcp.
 pub fn baresip(h: &mut Harness, tag: &str, b: &Baresip, limit: Duration) -> (ProcId, BaresipCtrl) {
+    baresip_env(h, tag, b, limit, &[])
+}
+
+/// [`baresip`] with more variables for `run.sh` (`AUDIO_SRC`, `MEDIAENC`, ...).
+pub fn baresip_env(
+    h: &mut Harness,
+    tag: &str,
+    b: &Baresip,
+    limit: Duration,
+    env: &[(&str, &str)],
+) -> (ProcId, BaresipCtrl) {
     require("baresip", "baresip");
     let avcodec = std::path::Path::new("/usr/lib/baresip/modules/avcodec.so");
     assert!(
@@ -309,6 +320,7 @@ pub fn baresip(h: &mut Harness, tag: &str, b: &Baresip, limit: Duration) -> (Pro
         .env("TIMEOUT", limit.as_secs().to_string())
         .env("SIPTRACE", "1");
     cmd.env("RUNDIR", h.log_file(tag));
+    cmd.envs(env.iter().copied());
     let id = h.spawn(tag, cmd, false);
     let ctrl = BaresipCtrl::connect(h, id, b.ctrl_port, tag);
     (id, ctrl)

@@ -31,7 +31,9 @@ use ds_media::packetize::{DEFAULT_MAX_PAYLOAD, H264Packetizer};
 use ds_media::playout;
 use ds_media::rtp_session::{RtpSender, SenderConfig};
 use ds_media::tone::SampleRate;
-use ds_sip::sdp::{self, MediaPath, Negotiated};
+use crate::engine::MediaPaths;
+use ds_media::srtp::{Protection, SrtpSession};
+use ds_sip::sdp::{self, MediaPath};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,7 +44,7 @@ use tokio::sync::{mpsc, watch};
 #[derive(Debug)]
 struct Dialog {
     id: DestinationId,
-    paths: Negotiated,
+    paths: MediaPaths,
 }
 
 /// What the media task needs from the config.
@@ -164,8 +166,8 @@ struct MediaTask {
     video: VideoFanout,
     audio: AudioFanout,
     dialogs: BTreeMap<(CallId, String), Dialog>,
-    video_addrs: HashMap<DestinationId, SocketAddr>,
-    audio_addrs: HashMap<DestinationId, SocketAddr>,
+    video_addrs: HashMap<DestinationId, Target>,
+    audio_addrs: HashMap<DestinationId, Target>,
     devices: Devices,
     next_id: u64,
     active: watch::Sender<Option<ActiveCall>>,
@@ -204,26 +206,27 @@ impl MediaTask {
         self.devices.run(!self.video_addrs.is_empty() || !self.audio_addrs.is_empty());
     }
 
-    fn set_active(&self, call: &CallId, paths: &Negotiated) {
+    fn set_active(&self, call: &CallId, paths: &MediaPaths) {
         let te = paths.audio.as_ref().and_then(|a| a.telephone_event);
-        self.active.send_replace(Some(ActiveCall { call: call.clone(), telephone_event: te }));
+        let srtp = paths.srtp.clone();
+        self.active.send_replace(Some(ActiveCall { call: call.clone(), telephone_event: te, srtp }));
     }
 
-    fn start(&mut self, call: CallId, dialog: String, paths: Negotiated) {
+    fn start(&mut self, call: CallId, dialog: String, paths: MediaPaths) {
         self.set_active(&call, &paths);
         let key = (call, dialog);
         self.stop_dialog(&key);
         let id = DestinationId(self.next_id);
         self.next_id += 1;
-        self.add_video(id, paths.video.as_ref());
-        self.add_audio(id, paths.audio.as_ref());
+        self.add_video(id, paths.video.as_ref(), &paths.srtp.video);
+        self.add_audio(id, paths.audio.as_ref(), &paths.srtp.audio);
         self.dialogs.insert(key, Dialog { id, paths });
     }
 
     /// The answering dialog keeps its early destination when its paths did
     /// not change, with a key frame for the answer; otherwise it starts
     /// afresh. Its received audio goes to the speaker.
-    fn answered(&mut self, call: CallId, dialog: String, paths: Negotiated) {
+    fn answered(&mut self, call: CallId, dialog: String, paths: MediaPaths) {
         let key = (call, dialog);
         match self.dialogs.get(&key) {
             Some(d) if d.paths == paths => {
@@ -247,16 +250,17 @@ impl MediaTask {
         self.devices.playing = Some(key);
     }
 
-    fn add_video(&mut self, id: DestinationId, path: Option<&MediaPath>) {
+    fn add_video(&mut self, id: DestinationId, path: Option<&MediaPath>, srtp: &Protection) {
         let Some(path) = path.filter(|p| p.direction.sends() && self.devices.camera.is_some()) else { return };
         let Some(sender) = new_sender(path.codec.pt) else { return };
+        let Some(target) = Target::new(path.remote, srtp) else { return };
         if self.video.add_destination(id, sender) {
             self.devices.keyframe();
         }
-        self.video_addrs.insert(id, path.remote);
+        self.video_addrs.insert(id, target);
     }
 
-    fn add_audio(&mut self, id: DestinationId, path: Option<&MediaPath>) {
+    fn add_audio(&mut self, id: DestinationId, path: Option<&MediaPath>, srtp: &Protection) {
         let Some(path) = path.filter(|p| p.direction.sends()) else { return };
         let codec = match sdp::AudioCodec::matching(&path.codec) {
             Some(sdp::AudioCodec::Opus) => AudioCodec::Opus,
@@ -265,9 +269,10 @@ impl MediaTask {
             None => return tracing::warn!(codec = %path.codec.name, "audio codec not implemented; no audio sent"),
         };
         let Some(sender) = new_sender(path.codec.pt) else { return };
+        let Some(target) = Target::new(path.remote, srtp) else { return };
         match self.audio.add_destination(id, codec, sender) {
             Ok(()) => {
-                self.audio_addrs.insert(id, path.remote);
+                self.audio_addrs.insert(id, target);
             }
             Err(e) => tracing::error!(error = %e, "audio destination not added"),
         }
@@ -298,10 +303,12 @@ impl MediaTask {
 
     fn frame(&mut self, frame: Frame) {
         let (out, sock, addrs) = match frame {
-            Frame::Video(unit) => (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &self.video_addrs),
-            Frame::Audio(f) => {
-                (self.audio.send_frame(f.index, &f.samples).map_err(|e| e.to_string()), &self.audio_sock, &self.audio_addrs)
-            }
+            Frame::Video(unit) => (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &mut self.video_addrs),
+            Frame::Audio(f) => (
+                self.audio.send_frame(f.index, &f.samples).map_err(|e| e.to_string()),
+                &self.audio_sock,
+                &mut self.audio_addrs,
+            ),
         };
         match out {
             Ok(out) => send_all(sock, addrs, out),
@@ -310,12 +317,38 @@ impl MediaTask {
     }
 }
 
-fn send_all(sock: &UdpSocket, addrs: &HashMap<DestinationId, SocketAddr>, out: Outgoing) {
+/// Where one destination's packets go, and its SRTP context when protected.
+struct Target {
+    addr: SocketAddr,
+    srtp: Option<SrtpSession>,
+}
+
+impl Target {
+    /// `None` (and logged) when the negotiated keys make no SRTP context.
+    fn new(addr: SocketAddr, protection: &Protection) -> Option<Target> {
+        let srtp = match protection {
+            Protection::Plain => None,
+            Protection::Sdes { local, remote } => Some(
+                SrtpSession::new(local, remote).map_err(|e| tracing::error!(error = %e, "no SRTP context; not sending")).ok()?,
+            ),
+        };
+        Some(Target { addr, srtp })
+    }
+}
+
+fn send_all(sock: &UdpSocket, targets: &mut HashMap<DestinationId, Target>, out: Outgoing) {
     for (id, bytes) in out {
-        if let Some(addr) = addrs.get(&id)
-            && let Err(e) = sock.try_send_to(&bytes, *addr)
-        {
-            tracing::debug!(%addr, error = %e, "RTP send failed");
+        let Some(t) = targets.get_mut(&id) else { continue };
+        let bytes = match t.srtp.as_mut().map(|s| s.protect_rtp(&bytes)) {
+            None => bytes,
+            Some(Ok(protected)) => protected,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "SRTP protect failed");
+                continue;
+            }
+        };
+        if let Err(e) = sock.try_send_to(&bytes, t.addr) {
+            tracing::debug!(addr = %t.addr, error = %e, "RTP send failed");
         }
     }
 }

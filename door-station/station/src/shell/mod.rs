@@ -82,7 +82,8 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let rtp = rtp::RtpSockets::bind(sip_local.ip(), config.media.rtp_port_min, config.media.rtp_port_max).await?;
     let addrs = RuntimeAddrs { sip: SocketAddr::new(own_ip, sip_local.port()), media: own_ip, rtp_ports: rtp.ports()? };
     let video = camera_parameters(&config);
-    let engine_config = config.engine_config(&addrs, video.as_ref())?;
+    let mut engine_config = config.engine_config(&addrs, video.as_ref())?;
+    engine_config.media.srtp_secret = rand::random();
     let listener = control::bind(&config.control.socket)
         .with_context(|| format!("control socket {}", config.control.socket.display()))?;
 

@@ -13,7 +13,8 @@
 //! [`Input::Dtmf`]. [`Receiver`] is the sans-IO part; [`spawn_receivers`]
 //! runs it on both sockets.
 
-use crate::engine::{CallId, DtmfVia, Input};
+use crate::engine::{CallId, DtmfVia, Input, StreamProtection};
+use ds_media::srtp::{Protection, SrtpSession};
 use crate::shell::shutdown::Shutdown;
 use crate::shell::speaker::SpeakerInput;
 use ds_media::jitter::Arrival;
@@ -76,6 +77,8 @@ pub struct ActiveCall {
     pub call: CallId,
     /// The telephone-event payload type negotiated for its audio.
     pub telephone_event: Option<u8>,
+    /// SRTP keys of its streams.
+    pub srtp: StreamProtection,
 }
 
 /// What one socket's receiver remembers.
@@ -141,9 +144,9 @@ pub fn spawn_receivers(
     speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     shutdown: &Shutdown,
 ) {
-    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), speaker, shutdown.fork());
+    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), (true, speaker), shutdown.fork());
     tokio::spawn(audio);
-    tokio::spawn(receive(sockets.video.clone(), active, inputs, None, shutdown.fork()));
+    tokio::spawn(receive(sockets.video.clone(), active, inputs, (false, None), shutdown.fork()));
 }
 
 /// The active call's audio (not its telephone-events) to the speaker.
@@ -155,14 +158,34 @@ fn to_speaker(speaker: &std::sync::mpsc::Sender<SpeakerInput>, now: Instant, dat
     }
 }
 
+/// The receiving SRTP context of one socket, remade when the keys change.
+#[derive(Default)]
+struct Unprotect {
+    context: Option<(Protection, SrtpSession)>,
+}
+
+impl Unprotect {
+    /// The RTP in `datagram` under `protection`; `None` when it does not
+    /// authenticate (or no context could be made).
+    fn datagram(&mut self, datagram: &[u8], protection: Option<&Protection>) -> Option<Vec<u8>> {
+        let Some(p @ Protection::Sdes { local, remote }) = protection else { return Some(datagram.to_vec()) };
+        if self.context.as_ref().is_none_or(|(had, _)| had != p) {
+            let session = SrtpSession::new(local, remote).map_err(|e| tracing::warn!(error = %e, "no SRTP context")).ok()?;
+            self.context = Some((p.clone(), session));
+        }
+        let (_, session) = self.context.as_mut()?;
+        session.unprotect_rtp(datagram).map(|b| b.to_vec()).map_err(|e| tracing::debug!(error = %e, "SRTP packet dropped")).ok()
+    }
+}
+
 async fn receive(
     sock: Arc<UdpSocket>,
     active: watch::Receiver<Option<ActiveCall>>,
     inputs: mpsc::Sender<Input>,
-    speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
+    (dtmf, speaker): (bool, Option<std::sync::mpsc::Sender<SpeakerInput>>),
     mut shutdown: Shutdown,
 ) {
-    let dtmf = speaker.is_some();
+    let mut srtp = Unprotect::default();
     let mut state = Receiver::default();
     let mut buf = vec![0u8; 2048];
     loop {
@@ -177,10 +200,15 @@ async fn receive(
             r = sock.recv_from(&mut buf) => match r {
                 Ok((n, _)) => {
                     let (now, active) = (Instant::now(), active.borrow().clone());
-                    if let (Some(sp), Some(a)) = (&speaker, &active) {
-                        to_speaker(sp, now, &buf[..n], a);
+                    match srtp.datagram(&buf[..n], active.as_ref().map(|a| if dtmf { &a.srtp.audio } else { &a.srtp.video })) {
+                        Some(rtp) => {
+                            if let (Some(sp), Some(a)) = (&speaker, &active) {
+                                to_speaker(sp, now, &rtp, a);
+                            }
+                            state.on_datagram(now, &rtp, active.as_ref(), dtmf)
+                        }
+                        None => Vec::new(),
                     }
-                    state.on_datagram(now, &buf[..n], active.as_ref(), dtmf)
                 }
                 Err(e) => { tracing::debug!(error = %e, "RTP receive error"); Vec::new() }
             },

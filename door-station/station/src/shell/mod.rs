@@ -129,15 +129,22 @@ fn advertised_ip(bound: IpAddr, config: &StationConfig) -> anyhow::Result<IpAddr
     Ok(probe.local_addr()?.ip())
 }
 
-/// SPS/PPS of the camera's stream for the SDP, from a throw-away encoder.
+/// SPS/PPS of the camera's stream for the SDP, from a throw-away encoder:
+/// only when the camera's frames are encoded by OpenH264 with the same
+/// settings. A GStreamer encoder (x264, the Pi's hardware) writes its own
+/// SPS, which the stream carries in-band before every IDR; the SDP then
+/// leaves `sprop-parameter-sets` out (optional, RFC 6184 §8.1).
 fn camera_parameters(config: &StationConfig) -> Option<ds_media::h264::SdpParameters> {
-    if !config.media.video {
+    use crate::config::{CameraKind, VideoEncoder};
+    let m = &config.media;
+    let openh264 = match m.camera {
+        CameraKind::Pattern | CameraKind::V4l => true,
+        CameraKind::Gstreamer => m.video_encoder == VideoEncoder::Openh264,
+    };
+    if !m.video || !openh264 {
         return None;
     }
     ds_media::h264::sdp_parameters(config.video_config())
         .map_err(|e| tracing::warn!(error = %e, "no H.264 parameters for the SDP offer"))
         .ok()
 }
-
-#[cfg(test)]
-mod tests;

@@ -12,8 +12,9 @@ use super::sdes::{self, StreamProtection};
 pub struct MediaPaths {
     /// Where and with which codecs.
     pub rtp: Negotiated,
-    /// SRTP keys per stream (plain RTP when not negotiated).
-    pub srtp: StreamProtection,
+    /// SRTP keys per stream (plain RTP when not negotiated); boxed, as
+    /// media commands travel in the engine's outputs.
+    pub srtp: Box<StreamProtection>,
 }
 
 impl std::ops::Deref for MediaPaths {
@@ -51,7 +52,7 @@ pub fn negotiate(offer: &SessionDescription, answer: &[u8]) -> Option<MediaPaths
     let srtp = sdes::accept_answer(offer, &answer)
         .map_err(|e| tracing::warn!(error = %e, "the answer's SRTP is not usable; no media"))
         .ok()?;
-    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp })
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp: Box::new(srtp) })
 }
 
 /// Our answer to a remote offer body, and its paths; `None` when the body is
@@ -64,7 +65,7 @@ pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, Medi
     let policy = core.cfg.media.srtp;
     let srtp = sdes::protect_answer(&offer, &mut answer, policy, || key(core));
     let rtp = sdp::negotiate_answered(&sdes::as_plain(&offer), &answer);
-    (rtp.audio.is_some() || rtp.video.is_some()).then_some((answer, MediaPaths { rtp, srtp }))
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some((answer, MediaPaths { rtp, srtp: Box::new(srtp) }))
 }
 
 /// True when the remote side sends us something (audio or video), so its

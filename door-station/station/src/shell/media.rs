@@ -208,7 +208,7 @@ impl MediaTask {
 
     fn set_active(&self, call: &CallId, paths: &MediaPaths) {
         let te = paths.audio.as_ref().and_then(|a| a.telephone_event);
-        let srtp = paths.srtp.clone();
+        let srtp = (*paths.srtp).clone();
         self.active.send_replace(Some(ActiveCall { call: call.clone(), telephone_event: te, srtp }));
     }
 

@@ -94,9 +94,9 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let (media_tx, media) = mpsc::channel(256);
     let (active_tx, active_rx) = watch::channel(None);
     let handles = media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
+    rtcp::spawn(rtp.video_rtcp.clone(), handles.camera.clone(), active_rx.clone(), trigger.subscribe());
+    rtcp::spawn(rtp.audio_rtcp.clone(), None, active_rx.clone(), trigger.subscribe());
     rtp::spawn_receivers(&rtp, active_rx, media_tx, handles.speaker.clone(), &trigger.subscribe());
-    rtcp::spawn(rtp.video_rtcp.clone(), handles.camera.clone(), trigger.subscribe());
-    rtcp::spawn(rtp.audio_rtcp.clone(), None, trigger.subscribe());
     let media_commands = handles.commands;
     let (control_tx, control) = mpsc::channel(16);
     tokio::spawn(control::serve(listener, control_tx, bus.clone(), trigger.subscribe()));
@@ -148,3 +148,6 @@ fn camera_parameters(config: &StationConfig) -> Option<ds_media::h264::SdpParame
         .map_err(|e| tracing::warn!(error = %e, "no H.264 parameters for the SDP offer"))
         .ok()
 }
+
+#[cfg(test)]
+mod tests;

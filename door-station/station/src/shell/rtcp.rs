@@ -1,7 +1,9 @@
 //! RTCP on the odd ports (RFC 3550 §11): a receiver of our video asking for
 //! a picture (PLI, RFC 4585 §6.3.1; FIR, RFC 5104 §4.3.1) gets a key frame
-//! from the camera. Anything else arriving is read and dropped.
+//! from the camera. Anything else arriving is read and dropped; in an SRTP
+//! call only authenticated SRTCP counts.
 
+use crate::shell::rtp::{ActiveCall, Unprotect};
 use crate::shell::shutdown::Shutdown;
 use crate::shell::sources::Control;
 use rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -9,6 +11,7 @@ use rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use tokio::net::UdpSocket;
+use tokio::sync::watch;
 
 /// True when the compound RTCP packet asks for a key frame.
 pub fn wants_keyframe(datagram: &[u8]) -> bool {
@@ -20,14 +23,24 @@ pub fn wants_keyframe(datagram: &[u8]) -> bool {
     })
 }
 
-/// Reads `sock` until shutdown; key-frame requests go to `camera`.
-pub fn spawn(sock: Arc<UdpSocket>, camera: Option<Sender<Control>>, mut shutdown: Shutdown) {
+/// Reads `sock` until shutdown; key-frame requests go to `camera`. In an
+/// SRTP call the video stream's keys authenticate and decrypt (SRTCP).
+pub fn spawn(
+    sock: Arc<UdpSocket>,
+    camera: Option<Sender<Control>>,
+    active: watch::Receiver<Option<ActiveCall>>,
+    mut shutdown: Shutdown,
+) {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 2048];
+        let mut srtcp = Unprotect::default();
         loop {
             tokio::select! {
                 r = sock.recv_from(&mut buf) => match r {
-                    Ok((n, from)) if wants_keyframe(&buf[..n]) => {
+                    Ok((n, from)) if {
+                        let active = active.borrow().clone();
+                        srtcp.control(&buf[..n], active.as_ref().map(|a| &a.srtp.video)).is_some_and(|p| wants_keyframe(&p))
+                    } => {
                         tracing::debug!(%from, "RTCP picture request");
                         if let Some(c) = &camera {
                             let _ = c.send(Control::Keyframe);

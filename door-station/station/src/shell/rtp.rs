@@ -160,21 +160,35 @@ fn to_speaker(speaker: &std::sync::mpsc::Sender<SpeakerInput>, now: Instant, dat
 
 /// The receiving SRTP context of one socket, remade when the keys change.
 #[derive(Default)]
-struct Unprotect {
+pub struct Unprotect {
     context: Option<(Protection, SrtpSession)>,
 }
 
 impl Unprotect {
     /// The RTP in `datagram` under `protection`; `None` when it does not
     /// authenticate (or no context could be made).
-    fn datagram(&mut self, datagram: &[u8], protection: Option<&Protection>) -> Option<Vec<u8>> {
+    pub fn datagram(&mut self, datagram: &[u8], protection: Option<&Protection>) -> Option<Vec<u8>> {
+        self.open(datagram, protection, SrtpSession::unprotect_rtp)
+    }
+
+    /// The same for RTCP (SRTCP, RFC 3711 §3.4).
+    pub fn control(&mut self, datagram: &[u8], protection: Option<&Protection>) -> Option<Vec<u8>> {
+        self.open(datagram, protection, SrtpSession::unprotect_rtcp)
+    }
+
+    fn open(
+        &mut self,
+        datagram: &[u8],
+        protection: Option<&Protection>,
+        unprotect: fn(&mut SrtpSession, &[u8]) -> Result<bytes::Bytes, ds_media::srtp::SrtpError>,
+    ) -> Option<Vec<u8>> {
         let Some(p @ Protection::Sdes { local, remote }) = protection else { return Some(datagram.to_vec()) };
         if self.context.as_ref().is_none_or(|(had, _)| had != p) {
             let session = SrtpSession::new(local, remote).map_err(|e| tracing::warn!(error = %e, "no SRTP context")).ok()?;
             self.context = Some((p.clone(), session));
         }
         let (_, session) = self.context.as_mut()?;
-        session.unprotect_rtp(datagram).map(|b| b.to_vec()).map_err(|e| tracing::debug!(error = %e, "SRTP packet dropped")).ok()
+        unprotect(session, datagram).map(|b| b.to_vec()).map_err(|e| tracing::debug!(error = %e, "SRTP packet dropped")).ok()
     }
 }
 

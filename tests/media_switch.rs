@@ -2,7 +2,8 @@
 //! SSRC, new sequence and timestamp bases. The test is the media end of a SIPp UAS (SIPp does
 //! the SIP; this test sends the RTP from the port SIPp's SDP names): a 1 kHz PCMU tone, then
 //! the switch, more tone and an RFC 4733 `#`. The station's WAV speaker must hold the tone on
-//! both sides of the switch and the `#` must arrive as a DTMF event.
+//! both sides of the switch and the `#` must arrive as a DTMF event. A picture loss indication
+//! (RTCP PLI) sent to the video RTCP port gets a key frame long before the periodic one.
 
 mod common;
 
@@ -79,13 +80,15 @@ impl Stream {
 fn audio_and_dtmf_survive_a_mid_call_ssrc_and_timestamp_switch() {
     let mut h = Harness::new("media_switch");
     let peer = RtpSink::bind(PEER_AUDIO);
-    let _video = RtpSink::bind(PEER_AUDIO + 2);
+    let video = RtpSink::bind(PEER_AUDIO + 2);
     let uas = Uas { port: UAS_PORT, media_port: UAS_MEDIA, user: "everyone", dtmf: "", answer_after_ms: Some(500) };
     let sipp = sipp_uas_to(&mut h, "uas", &uas, PEER_AUDIO, None, 1);
 
     let speaker = h.log_file("speaker.wav");
     let mut spec = StationSpec::new(STATION_PORT, RTP_MIN);
     spec.outbound_proxy = format!("127.0.0.1:{UAS_PORT}");
+    // No periodic key frame during the call: the only IDRs are the dialog's first and the PLI's.
+    spec.keyframe_interval_s = 60;
     spec.media_extra = format!("speaker = \"wav\"\nspeaker_device = {:?}\n", speaker.display().to_string());
     let mut st = start_station(&mut h, &spec);
     st.command_ok("press 1");
@@ -101,6 +104,10 @@ fn audio_and_dtmf_survive_a_mid_call_ssrc_and_timestamp_switch() {
     b.tone(sock, station_audio, 40, &mut phase);
     b.event(sock, station_audio, 11);
     b.tone(sock, station_audio, 25, &mut phase);
+    // RFC 4585 §6.3.1: V=2, FMT=1, PT=206 (PSFB), length 2, sender and media SSRC.
+    let pli = [0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2];
+    video.socket.send_to(&pli, ("127.0.0.1", RTP_MIN + 3)).unwrap();
+    b.tone(sock, station_audio, 10, &mut phase);
 
     let dtmf = st.events.wait("dtmf", secs(5), "the RFC 4733 # after the switch");
     assert_eq!(dtmf["digit"], "#", "{dtmf}");
@@ -109,6 +116,12 @@ fn audio_and_dtmf_survive_a_mid_call_ssrc_and_timestamp_switch() {
     assert!(status.is_some_and(|s| s.success()), "the SIPp UAS failed (exit {status:?})");
     h.stop(st.proc);
     drop(peer.finish());
+    let video = video.finish();
+    let streams = common::media::by_ssrc(&video);
+    let (_, answered) = streams.last().expect("video from the station");
+    let sps = |r: &&&common::media::Received| r.packet.payload.first().map(|b| b & 0x1f) == Some(7);
+    let idrs = answered.iter().filter(sps).count();
+    assert!(idrs >= 2, "the answered stream has {idrs} key frame(s): the PLI got none");
 
     let (rate, samples) = ds_media::wav::read_wav(&speaker).expect("the WAV speaker's file");
     let rate = f64::from(rate.hz());

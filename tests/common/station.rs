@@ -87,6 +87,8 @@ pub struct StationSpec {
     pub pulse_ms: u64,
     /// More `[media]` lines (devices, SRTP), appended to the table.
     pub media_extra: String,
+    /// `media.keyframe_interval_s`.
+    pub keyframe_interval_s: u32,
 }
 
 impl StationSpec {
@@ -110,6 +112,7 @@ impl StationSpec {
             lockout_s: 60,
             pulse_ms: 1500,
             media_extra: String::new(),
+            keyframe_interval_s: 2,
         }
     }
 
@@ -156,7 +159,7 @@ video_width = 320
 video_height = 240
 video_fps = 15
 video_bitrate_kbps = 384
-keyframe_interval_s = 2
+keyframe_interval_s = {keyframe}
 tone_hz = 440
 {media_extra}
 [unlock]
@@ -197,6 +200,7 @@ socket = {socket:?}
             lockout = self.lockout_s,
             pulse = self.pulse_ms,
             media_extra = self.media_extra,
+            keyframe = self.keyframe_interval_s,
             socket = socket.display().to_string(),
         )
     }

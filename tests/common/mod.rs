@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod events;
 pub mod harness;
+pub mod media;
 pub mod peers;
 pub mod station;
 

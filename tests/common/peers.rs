@@ -98,6 +98,18 @@ pub struct Uas<'a> {
 pub fn sipp_uas(h: &mut Harness, tag: &str, uas: &Uas, limit: Duration) -> ProcId {
     let template =
         std::fs::read_to_string(sipp_scenario("uas_183_info.xml")).expect("read uas_183_info.xml");
+    sipp_uas_rendered(h, tag, uas, &template, 1, limit)
+}
+
+/// [`sipp_uas`] from a scenario text (a variant of `uas_183_info.xml`), for `calls` calls.
+pub fn sipp_uas_rendered(
+    h: &mut Harness,
+    tag: &str,
+    uas: &Uas,
+    template: &str,
+    calls: u32,
+    limit: Duration,
+) -> ProcId {
     let ring = r#" timeout="3000" ontimeout="answer""#;
     let answer = match uas.answer_after_ms {
         Some(ms) => format!(r#" timeout="{}" ontimeout="answer""#, ms.max(1)),
@@ -107,7 +119,7 @@ pub fn sipp_uas(h: &mut Harness, tag: &str, uas: &Uas, limit: Duration) -> ProcI
     std::fs::write(&scenario, template.replace(ring, &answer))
         .expect("write the rendered UAS scenario");
     let mut cmd = sipp_command(h, tag, &scenario, uas.port, uas.media_port, limit);
-    cmd.args(["-m", "1", "-s", uas.user, "-set", "dtmf", uas.dtmf]);
+    cmd.args(["-m", &calls.to_string(), "-s", uas.user, "-set", "dtmf", uas.dtmf]);
     h.spawn(tag, cmd, false)
 }
 
@@ -276,6 +288,17 @@ pub struct Baresip<'a> {
 
 /// Starts baresip headless with video (fakevideo + avcodec H264) and connects to ctrl_tcp.
 pub fn baresip(h: &mut Harness, tag: &str, b: &Baresip, limit: Duration) -> (ProcId, BaresipCtrl) {
+    baresip_env(h, tag, b, limit, &[])
+}
+
+/// [`baresip`] with more variables for `run.sh` (`AUDIO_SRC`, `MEDIAENC`, ...).
+pub fn baresip_env(
+    h: &mut Harness,
+    tag: &str,
+    b: &Baresip,
+    limit: Duration,
+    env: &[(&str, &str)],
+) -> (ProcId, BaresipCtrl) {
     require("baresip", "baresip");
     let avcodec = std::path::Path::new("/usr/lib/baresip/modules/avcodec.so");
     assert!(
@@ -297,6 +320,7 @@ pub fn baresip(h: &mut Harness, tag: &str, b: &Baresip, limit: Duration) -> (Pro
         .env("TIMEOUT", limit.as_secs().to_string())
         .env("SIPTRACE", "1");
     cmd.env("RUNDIR", h.log_file(tag));
+    cmd.envs(env.iter().copied());
     let id = h.spawn(tag, cmd, false);
     let ctrl = BaresipCtrl::connect(h, id, b.ctrl_port, tag);
     (id, ctrl)

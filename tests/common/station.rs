@@ -85,6 +85,10 @@ pub struct StationSpec {
     pub lockout_s: u32,
     /// `relay.pulse_ms`.
     pub pulse_ms: u64,
+    /// More `[media]` lines (devices, SRTP), appended to the table.
+    pub media_extra: String,
+    /// `media.keyframe_interval_s`.
+    pub keyframe_interval_s: u32,
 }
 
 impl StationSpec {
@@ -107,6 +111,8 @@ impl StationSpec {
             max_failures: 3,
             lockout_s: 60,
             pulse_ms: 1500,
+            media_extra: String::new(),
+            keyframe_interval_s: 2,
         }
     }
 
@@ -153,9 +159,9 @@ video_width = 320
 video_height = 240
 video_fps = 15
 video_bitrate_kbps = 384
-keyframe_interval_s = 2
+keyframe_interval_s = {keyframe}
 tone_hz = 440
-
+{media_extra}
 [unlock]
 code = {code:?}
 allow = {allow}
@@ -193,6 +199,8 @@ socket = {socket:?}
             failures = self.max_failures,
             lockout = self.lockout_s,
             pulse = self.pulse_ms,
+            media_extra = self.media_extra,
+            keyframe = self.keyframe_interval_s,
             socket = socket.display().to_string(),
         )
     }

@@ -2,6 +2,8 @@
 //! - control `press` → INVITE on the wire (the simulated button's path:
 //!   control socket, SimButton, engine, UDP);
 //! - 183 received → first video RTP packet (SPS, then PPS and IDR) sent;
+//! - 183 received → first picture decoded at the receiver (the bench's
+//!   UAS depacketizes and decodes with OpenH264, as a phone would);
 //! - the process's resident set size after the calls.
 //!
 //! `cargo bench -p door-station --bench shell` (release profile). A scripted
@@ -49,7 +51,7 @@ async fn bench() {
     let (stop_tx, stop) = watch::channel(0);
     let station = tokio::spawn(run_station(config, stop));
 
-    let (mut to_invite, mut to_video) = (Vec::new(), Vec::new());
+    let (mut to_invite, mut to_video, mut to_picture) = (Vec::new(), Vec::new(), Vec::new());
     let rounds = rounds();
     for _ in 0..rounds {
         let pressed = Instant::now();
@@ -59,8 +61,10 @@ async fn bench() {
         let sent = Instant::now();
         sip.send_to(&answer(&invite, 183, &video).to_bytes(), from).await.unwrap();
         let mut buf = [0u8; 2048];
-        video.recv(&mut buf).await.unwrap();
+        let n = video.recv(&mut buf).await.unwrap();
         to_video.push(sent.elapsed());
+        first_picture(&video, &buf[..n]).await;
+        to_picture.push(sent.elapsed());
         hang_up(&socket, &sip, &invite, &video).await;
         if [1, 10, 30, 60, 90].contains(&to_video.len()) {
             println!("resident set size after {} calls: {}", to_video.len(), rss());
@@ -68,9 +72,30 @@ async fn bench() {
     }
     report("control press -> INVITE on the wire", &mut to_invite);
     report("183 received -> first video RTP packet", &mut to_video);
+    report("183 received -> first picture decoded", &mut to_picture);
     stop_tx.send_modify(|n| *n += 1);
     let _ = station.await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Receives from `first` on until OpenH264 gives a picture.
+async fn first_picture(video: &UdpSocket, first: &[u8]) {
+    let mut depack = ds_media::packetize::H264Depacketizer::new();
+    let mut decoder = openh264::decoder::Decoder::new().expect("OpenH264 decoder");
+    let mut datagram = first.to_vec();
+    let mut buf = [0u8; 2048];
+    loop {
+        if let Ok(packet) = ds_media::rtp_session::parse(&datagram) {
+            let _ = depack.push(&packet);
+        }
+        while let Some(unit) = depack.pop_unit() {
+            if matches!(decoder.decode(&unit.to_annex_b()), Ok(Some(_))) {
+                return;
+            }
+        }
+        let n = video.recv(&mut buf).await.unwrap();
+        datagram = buf[..n].to_vec();
+    }
 }
 
 async fn hang_up(socket: &Path, sip: &UdpSocket, invite: &Request, video: &UdpSocket) {

@@ -14,11 +14,13 @@
 
 mod check;
 mod convert;
+mod devices;
 mod error;
 #[cfg(test)]
 mod tests;
 
 pub use convert::RuntimeAddrs;
+pub use devices::{CameraKind, MicrophoneKind, SpeakerKind, Srtp, TEST_SOURCE, VideoEncoder};
 pub use error::ConfigError;
 
 use serde::{Deserialize, Deserializer};
@@ -205,6 +207,24 @@ pub struct MediaConfig {
     pub keyframe_interval_s: u32,
     /// The simulated microphone's tone.
     pub tone_hz: u32,
+    /// Where video comes from.
+    pub camera: CameraKind,
+    /// The camera's device node (`v4l`, `gstreamer`; `videotestsrc` for GStreamer's test source).
+    pub camera_device: String,
+    /// Which H.264 encoder a GStreamer camera uses.
+    pub video_encoder: VideoEncoder,
+    /// Where the sent audio comes from.
+    pub microphone: MicrophoneKind,
+    /// The WAV file or ALSA device of the microphone.
+    pub microphone_device: String,
+    /// Where received audio goes.
+    pub speaker: SpeakerKind,
+    /// The WAV file or ALSA device of the speaker.
+    pub speaker_device: String,
+    /// GStreamer `webrtcdsp` echo cancellation (microphone and speaker `gstreamer`).
+    pub echo_cancel: bool,
+    /// SDES-SRTP policy.
+    pub srtp: Srtp,
 }
 
 impl Default for MediaConfig {
@@ -222,6 +242,15 @@ impl Default for MediaConfig {
             video_bitrate_kbps: 384,
             keyframe_interval_s: 2,
             tone_hz: 440,
+            camera: CameraKind::Pattern,
+            camera_device: "/dev/video0".into(),
+            video_encoder: VideoEncoder::Auto,
+            microphone: MicrophoneKind::Tone,
+            microphone_device: "default".into(),
+            speaker: SpeakerKind::Null,
+            speaker_device: "default".into(),
+            echo_cancel: false,
+            srtp: Srtp::Off,
         }
     }
 }

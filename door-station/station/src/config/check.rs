@@ -140,6 +140,7 @@ fn media(m: &MediaConfig) -> Checked {
         return Err(issue(at("media", "audio_codecs"), value, problem, "audio_codecs = [\"opus\", \"pcmu\"]"));
     }
     video(m)?;
+    devices(m)?;
     // G.711 samples at 8 kHz: a tone must stay in the 300–3400 Hz telephone band.
     in_range(at("media", "tone_hz"), m.tone_hz.into(), 100, 3400, "tone_hz = 440")
 }
@@ -172,6 +173,33 @@ fn video(m: &MediaConfig) -> Checked {
     in_range(at("media", "video_fps"), m.video_fps.into(), 1, 30, "video_fps = 15")?;
     in_range(at("media", "video_bitrate_kbps"), m.video_bitrate_kbps.into(), 32, 8000, "video_bitrate_kbps = 384")?;
     in_range(at("media", "keyframe_interval_s"), m.keyframe_interval_s.into(), 1, 60, "keyframe_interval_s = 2")
+}
+
+/// Device names must be given where the back-end needs one, and echo
+/// cancellation pairs a GStreamer microphone with a GStreamer speaker.
+fn devices(m: &MediaConfig) -> Checked {
+    use super::{CameraKind, MicrophoneKind, SpeakerKind};
+    let named = |key, value: &str, ex: &str| -> Checked {
+        if value.trim().is_empty() {
+            return Err(issue(at("media", key), quoted(value), "this back-end needs a device or file name", ex));
+        }
+        Ok(())
+    };
+    if m.camera != CameraKind::Pattern {
+        named("camera_device", &m.camera_device, "camera_device = \"/dev/video0\"")?;
+    }
+    if m.microphone != MicrophoneKind::Tone {
+        named("microphone_device", &m.microphone_device, "microphone_device = \"default\"")?;
+    }
+    if m.speaker != SpeakerKind::Null {
+        named("speaker_device", &m.speaker_device, "speaker_device = \"default\"")?;
+    }
+    let gst_pair = m.microphone == MicrophoneKind::Gstreamer && m.speaker == SpeakerKind::Gstreamer;
+    if m.echo_cancel && !gst_pair {
+        let problem = "echo cancellation (webrtcdsp) needs microphone = \"gstreamer\" and speaker = \"gstreamer\"";
+        return Err(issue(at("media", "echo_cancel"), Some("true".into()), problem, "echo_cancel = false"));
+    }
+    Ok(())
 }
 
 /// One DTMF key, or a PIN of digits ending in `#`; the sequencer's own

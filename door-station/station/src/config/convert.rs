@@ -52,6 +52,9 @@ impl StationConfig {
                 audio_port: at.rtp_ports.0,
                 video_port: at.rtp_ports.1,
                 caps: self.local_caps(video),
+                srtp: self.media.srtp.into(),
+                // The shell puts a random one here.
+                srtp_secret: [0; 32],
             },
             unlock: self.unlock_config()?,
             relay_pulse: Duration::from_millis(self.relay.pulse_ms.into()),

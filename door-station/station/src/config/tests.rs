@@ -183,3 +183,29 @@ fn not_toml_at_all() {
     let e = err("[sip\nuser = 1\n");
     assert!(e.starts_with("station.toml:1: [sip:"), "{e}");
 }
+
+#[test]
+fn media_devices_are_read_and_checked() {
+    let text = minimal(
+        "[media]\ncamera = \"gstreamer\"\ncamera_device = \"videotestsrc\"\nvideo_encoder = \"x264\"\n\
+         microphone = \"wav\"\nmicrophone_device = \"/tmp/mic.wav\"\nspeaker = \"alsa\"\nspeaker_device = \"plughw:1,0\"\n\
+         srtp = \"mandatory\"\n",
+    );
+    let c = parse(&text, "station.toml").unwrap();
+    assert_eq!((c.media.camera, c.media.video_encoder, c.media.srtp), (CameraKind::Gstreamer, VideoEncoder::X264, Srtp::Mandatory));
+    assert_eq!(c.media.microphone_backend(), ds_media::backends::MicrophoneBackend::Wav { path: "/tmp/mic.wav".into() });
+    let e = err(&minimal("[media]\nspeaker = \"wav\"\nspeaker_device = \"\"\n"));
+    assert!(e.contains("[media] speaker_device = \"\": this back-end needs a device or file name"), "{e}");
+    let e = err(&minimal("[media]\necho_cancel = true\nmicrophone = \"alsa\"\nspeaker = \"gstreamer\"\n"));
+    assert!(e.contains("[media] echo_cancel = true: echo cancellation (webrtcdsp) needs"), "{e}");
+    let both = minimal("[media]\necho_cancel = true\nmicrophone = \"gstreamer\"\nspeaker = \"gstreamer\"\n");
+    let c = parse(&both, "station.toml").unwrap();
+    let ds_media::backends::SpeakerBackend::Card(ds_media::backends::SoundCard::Gstreamer { echo_probe, .. }) =
+        c.media.speaker_backend()
+    else {
+        panic!("a GStreamer speaker")
+    };
+    assert!(echo_probe.is_some(), "the speaker feeds the echo probe");
+    let e = err(&minimal("[media]\ncamera = \"webcam\"\n"));
+    assert!(e.contains("camera"), "{e}");
+}

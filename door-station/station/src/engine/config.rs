@@ -118,6 +118,10 @@ pub struct MediaConfig {
     pub video_port: u16,
     /// Codecs offered and accepted (`media.audio_codecs`, `media.video`).
     pub caps: LocalCaps,
+    /// `media.srtp`.
+    pub srtp: ds_media::srtp::SrtpPolicy,
+    /// The secret SRTP master keys are made from (random, from the shell).
+    pub srtp_secret: [u8; 32],
 }
 
 impl Default for EngineConfig {
@@ -151,6 +155,8 @@ impl Default for EngineConfig {
                 audio_port: 20000,
                 video_port: 20002,
                 caps: LocalCaps::default(),
+                srtp: ds_media::srtp::SrtpPolicy::Off,
+                srtp_secret: [0; 32],
             },
             unlock: UnlockConfig {
                 code: UnlockCode::Digit('#'),

@@ -9,7 +9,8 @@
 use std::time::Instant;
 
 use ds_sip::dialog::Dialog;
-use ds_sip::sdp::{Negotiated, SessionDescription};
+use ds_sip::sdp::SessionDescription;
+use super::media::MediaPaths;
 use ds_sip::transaction::{AnswerPoll, AnswerRetransmission, Peer, TransactionKey};
 use ds_sip::{Message, Request, Response};
 
@@ -65,7 +66,7 @@ impl IncomingCall {
             .with_header("Allow", wire::allow())
             .with_body("application/sdp", body);
         dialog.update(&ok);
-        let limits = CallLimits::new(&core.cfg.calls, now, paths.as_ref());
+        let limits = CallLimits::new(&core.cfg.calls, now, paths.as_ref().map(|p| &p.rtp));
         if let Some(paths) = paths {
             core.media(MediaCommand::Answered { call: call.clone(), dialog: dialog.remote_tag().to_string(), paths });
         }
@@ -186,7 +187,7 @@ impl IncomingCall {
 /// our offer when the INVITE had none (the answer comes in the ACK).
 struct OurSdp {
     body: String,
-    paths: Option<Negotiated>,
+    paths: Option<MediaPaths>,
     offer: Option<SessionDescription>,
 }
 

@@ -1,38 +1,71 @@
 //! SDP for the engine's calls: our offer, answers to remote offers, and the
-//! media paths an offer/answer pair gives (RFC 3264, via `ds_sip::sdp`).
+//! media paths an offer/answer pair gives (RFC 3264, via `ds_sip::sdp`),
+//! with SDES-SRTP per `[media] srtp` ([`super::sdes`]).
 
 use ds_sip::sdp::{self, Negotiated, SessionDescription};
 
 use super::Core;
+use super::sdes::{self, StreamProtection};
+
+/// The negotiated paths of a dialog and how each is protected.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MediaPaths {
+    /// Where and with which codecs.
+    pub rtp: Negotiated,
+    /// SRTP keys per stream (plain RTP when not negotiated); boxed, as
+    /// media commands travel in the engine's outputs.
+    pub srtp: Box<StreamProtection>,
+}
+
+impl std::ops::Deref for MediaPaths {
+    type Target = Negotiated;
+    fn deref(&self) -> &Negotiated {
+        &self.rtp
+    }
+}
 
 fn ports(core: &Core) -> (u16, u16) {
     (core.cfg.media.audio_port, core.cfg.media.video_port)
+}
+
+fn key(core: &mut Core) -> ds_media::srtp::MasterKey {
+    let counter = core.ids.next();
+    sdes::key(&core.cfg.media.srtp_secret, counter)
 }
 
 /// The station's offer: audio sendrecv, H.264 video sendonly.
 pub fn offer(core: &mut Core) -> SessionDescription {
     let origin_id = core.ids.next() >> 1;
     let m = &core.cfg.media;
-    sdp::offer(&m.caps, m.addr, ports(core), origin_id)
+    let mut offer = sdp::offer(&m.caps, m.addr, ports(core), origin_id);
+    let policy = core.cfg.media.srtp;
+    sdes::protect_offer(&mut offer, policy, || key(core));
+    offer
 }
 
 /// The paths after our `offer` got this answer body; `None` when the body
-/// is not SDP or nothing could be negotiated.
-pub fn negotiate(offer: &SessionDescription, answer: &[u8]) -> Option<Negotiated> {
+/// is not SDP, nothing could be negotiated or the answer's SRTP does not
+/// match the offer's.
+pub fn negotiate(offer: &SessionDescription, answer: &[u8]) -> Option<MediaPaths> {
     let answer = parse(answer)?;
-    let paths = sdp::negotiate(offer, &answer);
-    (paths.audio.is_some() || paths.video.is_some()).then_some(paths)
+    let rtp = sdp::negotiate(offer, &answer);
+    let srtp = sdes::accept_answer(offer, &answer)
+        .map_err(|e| tracing::warn!(error = %e, "the answer's SRTP is not usable; no media"))
+        .ok()?;
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp: Box::new(srtp) })
 }
 
 /// Our answer to a remote offer body, and its paths; `None` when the body is
 /// not SDP or no stream could be accepted (the caller answers 488).
-pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, Negotiated)> {
+pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, MediaPaths)> {
     let offer = parse(offer)?;
     let origin_id = core.ids.next() >> 1;
     let m = &core.cfg.media;
-    let answer = sdp::answer(&offer, &m.caps, m.addr, ports(core), origin_id);
-    let paths = sdp::negotiate_answered(&offer, &answer);
-    (paths.audio.is_some() || paths.video.is_some()).then_some((answer, paths))
+    let mut answer = sdp::answer(&sdes::as_plain(&offer), &m.caps, m.addr, ports(core), origin_id);
+    let policy = core.cfg.media.srtp;
+    let srtp = sdes::protect_answer(&offer, &mut answer, policy, || key(core));
+    let rtp = sdp::negotiate_answered(&sdes::as_plain(&offer), &answer);
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some((answer, MediaPaths { rtp, srtp: Box::new(srtp) }))
 }
 
 /// True when the remote side sends us something (audio or video), so its

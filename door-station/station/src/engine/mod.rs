@@ -49,6 +49,7 @@ mod door;
 mod incoming;
 mod limits;
 mod media;
+mod sdes;
 mod outgoing;
 mod register;
 mod requests;
@@ -62,7 +63,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use ds_sip::sdp::Negotiated;
+pub use media::MediaPaths;
+pub use sdes::StreamProtection;
 use ds_sip::transaction::{Peer, TransactionLayer, TxEvent, TxOutput};
 use ds_sip::{Message, Request, Response};
 
@@ -143,7 +145,7 @@ pub enum MediaCommand {
         /// The early dialog's remote tag.
         dialog: String,
         /// Where and how.
-        paths: Negotiated,
+        paths: MediaPaths,
     },
     /// The call is answered by this dialog: two-way audio, video to it.
     Answered {
@@ -152,7 +154,7 @@ pub enum MediaCommand {
         /// The answering dialog's remote tag.
         dialog: String,
         /// Where and how.
-        paths: Negotiated,
+        paths: MediaPaths,
     },
     /// Stop sending to one early dialog.
     StopDialog {

@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use ds_sip::dialog::Dialog;
 use ds_sip::digest::{best_challenge, DigestClient};
-use ds_sip::sdp::{Negotiated, SessionDescription};
+use ds_sip::sdp::SessionDescription;
+use super::media::MediaPaths;
 use ds_sip::transaction::{cancel_for, Peer, TransactionKey};
 use ds_sip::{Message, Method, Request, Response};
 
@@ -102,7 +103,7 @@ impl Lingering {
 /// One early dialog and the media it gets.
 struct EarlyDialog {
     dialog: Dialog,
-    paths: Option<Negotiated>,
+    paths: Option<MediaPaths>,
 }
 
 /// INVITE sent, no 2xx yet.

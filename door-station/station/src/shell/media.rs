@@ -1,54 +1,50 @@
-//! The media senders: the engine's [`MediaCommand`]s in, RTP out.
+//! The media senders: the engine's [`MediaCommand`]s in, RTP out, and the
+//! answered call's audio to the speaker.
 //!
 //! One task owns ds-media's [`VideoFanout`] and [`AudioFanout`]. Each early
 //! dialog (and the answering one) is a destination with its own SSRC; a
 //! new video destination waits for the next IDR, which it asks the camera
-//! for at once, so every early dialog starts with SPS+PPS+IDR. The sources
-//! are ds-media's simulated ones: the test pattern encoded by openh264 on
-//! the camera thread and a `[media] tone_hz` tone on the microphone thread.
-//! They run while at least one destination exists.
+//! for at once, so every early dialog starts with SPS+PPS+IDR; the answer
+//! asks for another (the callee's decoder may have been started afresh).
+//! The camera and microphone are the `[media]` ones ([`sources`]), opened
+//! at start and paused while no destination exists.
 //!
 //! The task also tells the RTP receivers which call is active and its
-//! telephone-event payload type ([`ActiveCall`]).
+//! telephone-event payload type ([`ActiveCall`]), and the speaker thread
+//! ([`speaker`]) which codecs the answered call's audio uses.
+//!
+//! [`sources`]: crate::shell::sources
+//! [`speaker`]: crate::shell::speaker
 
 use crate::config::StationConfig;
 use crate::engine::{CallId, MediaCommand};
 use crate::shell::rtp::{ActiveCall, RtpSockets};
 use crate::shell::shutdown::Shutdown;
+use crate::shell::sources::{self, Control, Frame, SourceThread};
+use crate::shell::speaker::{Speaker, SpeakerInput};
+use ds_media::backends::{CameraBackend, MicrophoneBackend, SpeakerBackend};
 use ds_media::fanout::{AudioCodec, AudioFanout, DestinationId, Outgoing, VideoFanout};
-use ds_media::h264::{AccessUnit, VideoConfig};
+use ds_media::g711::Law;
+use ds_media::h264::VideoConfig;
 use ds_media::opus::OpusConfig;
 use ds_media::packetize::{DEFAULT_MAX_PAYLOAD, H264Packetizer};
+use ds_media::playout;
 use ds_media::rtp_session::{RtpSender, SenderConfig};
-use ds_media::sources::{AudioFrame, Camera, Microphone};
-use ds_media::tone::{SampleRate, ToneSource};
-use ds_sip::sdp::{self, MediaPath, Negotiated};
+use ds_media::tone::SampleRate;
+use crate::engine::MediaPaths;
+use ds_media::srtp::{Protection, SrtpSession};
+use ds_sip::sdp::{self, MediaPath};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
-/// Tone level: about −12 dBFS, loud enough to hear, far from clipping.
-const TONE_AMPLITUDE: i16 = 8000;
-
-/// A frame from a source thread.
-enum Frame {
-    Video(AccessUnit),
-    Audio(AudioFrame),
-}
-
 /// Where one dialog's media goes.
 #[derive(Debug)]
 struct Dialog {
     id: DestinationId,
-    paths: Negotiated,
-}
-
-/// The running sources.
-struct Sources {
-    camera: Option<Camera>,
-    _microphone: Microphone,
+    paths: MediaPaths,
 }
 
 /// What the media task needs from the config.
@@ -56,29 +52,65 @@ struct Sources {
 pub struct MediaSettings {
     /// The camera, if `[media] video`.
     pub video: Option<VideoConfig>,
-    /// The microphone's tone.
-    pub tone_hz: f64,
+    /// `[media] camera`.
+    pub camera: CameraBackend,
+    /// `[media] microphone`.
+    pub microphone: MicrophoneBackend,
+    /// `[media] speaker`.
+    pub speaker: SpeakerBackend,
 }
 
 impl MediaSettings {
     /// From `[media]`.
     pub fn from_config(config: &StationConfig) -> MediaSettings {
         let video = config.media.video.then(|| config.video_config());
-        MediaSettings { video, tone_hz: config.media.tone_hz.into() }
+        MediaSettings {
+            video,
+            camera: config.media.camera_backend(),
+            microphone: config.media.microphone_backend(),
+            speaker: config.media.speaker_backend(),
+        }
     }
 }
 
-/// Start the media task; commands go to the returned sender.
+/// What the other tasks need of the media task.
+#[derive(Debug)]
+pub struct MediaHandles {
+    /// The engine's media commands.
+    pub commands: mpsc::UnboundedSender<MediaCommand>,
+    /// Received audio for the speaker (none when it did not open).
+    pub speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
+    /// Key-frame requests for the camera (none without a camera).
+    pub camera: Option<std::sync::mpsc::Sender<Control>>,
+}
+
+/// Open the devices and start the media task. A device that does not open
+/// is logged and left out: the door still rings without a camera.
 pub fn spawn(
     settings: MediaSettings,
     sockets: RtpSockets,
     active: watch::Sender<Option<ActiveCall>>,
     shutdown: Shutdown,
-) -> Result<mpsc::UnboundedSender<MediaCommand>, ds_media::packetize::PacketizeError> {
+) -> Result<MediaHandles, ds_media::packetize::PacketizeError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (frames_tx, frames) = mpsc::unbounded_channel();
+    let camera = settings.video.and_then(|video| {
+        sources::camera(&settings.camera, video, frames_tx.clone())
+            .map_err(|e| tracing::error!(error = %e, "camera not opened; no video"))
+            .ok()
+    });
+    let microphone = sources::microphone(&settings.microphone, frames_tx)
+        .map_err(|e| tracing::error!(error = %e, "microphone not opened; no audio sent"))
+        .ok();
+    let speaker = Speaker::open(&settings.speaker)
+        .map_err(|e| tracing::error!(error = %e, "speaker not opened; received audio is not played"))
+        .ok();
+    let handles = MediaHandles {
+        commands: tx,
+        speaker: speaker.as_ref().map(Speaker::sender),
+        camera: camera.as_ref().map(SourceThread::controller),
+    };
     let task = MediaTask {
-        settings,
         audio_sock: sockets.audio,
         video_sock: sockets.video,
         video: VideoFanout::new(H264Packetizer::new(DEFAULT_MAX_PAYLOAD)?),
@@ -86,26 +118,57 @@ pub fn spawn(
         dialogs: BTreeMap::new(),
         video_addrs: HashMap::new(),
         audio_addrs: HashMap::new(),
-        sources: None,
-        frames_tx,
+        devices: Devices { camera, microphone, speaker, running: false, playing: None },
         next_id: 0,
         active,
     };
     tokio::spawn(task.run(rx, frames, shutdown));
-    Ok(tx)
+    Ok(handles)
+}
+
+/// The open devices.
+struct Devices {
+    camera: Option<SourceThread>,
+    microphone: Option<SourceThread>,
+    speaker: Option<Speaker>,
+    running: bool,
+    /// The dialog whose audio the speaker plays.
+    playing: Option<(CallId, String)>,
+}
+
+impl Devices {
+    fn keyframe(&self) {
+        if let Some(c) = &self.camera {
+            c.send(Control::Keyframe);
+        }
+    }
+
+    fn run(&mut self, run: bool) {
+        if run != self.running {
+            self.running = run;
+            for s in [&self.camera, &self.microphone].into_iter().flatten() {
+                s.send(Control::Run(run));
+            }
+            tracing::info!(run, "media sources");
+        }
+    }
+
+    fn speaker(&self, input: SpeakerInput) {
+        if let Some(s) = &self.speaker {
+            let _ = s.sender().send(input);
+        }
+    }
 }
 
 struct MediaTask {
-    settings: MediaSettings,
     audio_sock: Arc<UdpSocket>,
     video_sock: Arc<UdpSocket>,
     video: VideoFanout,
     audio: AudioFanout,
     dialogs: BTreeMap<(CallId, String), Dialog>,
-    video_addrs: HashMap<DestinationId, SocketAddr>,
-    audio_addrs: HashMap<DestinationId, SocketAddr>,
-    sources: Option<Sources>,
-    frames_tx: mpsc::UnboundedSender<Frame>,
+    video_addrs: HashMap<DestinationId, Target>,
+    audio_addrs: HashMap<DestinationId, Target>,
+    devices: Devices,
     next_id: u64,
     active: watch::Sender<Option<ActiveCall>>,
 }
@@ -127,15 +190,9 @@ impl MediaTask {
                 _ = shutdown.recv() => break,
             }
         }
-        self.stop_sources();
-    }
-
-    /// Stopping joins the source threads (up to one frame's encoding): off
-    /// the runtime's thread, so SIP is not held up.
-    fn stop_sources(&mut self) {
-        if let Some(sources) = self.sources.take() {
-            tokio::task::spawn_blocking(move || drop(sources));
-        }
+        // Joins the device threads (a frame's worth) and finishes the
+        // speaker's file before the process exits.
+        drop(self.devices);
     }
 
     fn command(&mut self, command: MediaCommand) {
@@ -146,46 +203,64 @@ impl MediaTask {
             MediaCommand::StopDialog { call, dialog } => self.stop_dialog(&(call, dialog)),
             MediaCommand::StopCall { call } => self.stop_call(&call),
         }
-        self.run_sources();
+        self.devices.run(!self.video_addrs.is_empty() || !self.audio_addrs.is_empty());
     }
 
-    fn start(&mut self, call: CallId, dialog: String, paths: Negotiated) {
+    fn set_active(&self, call: &CallId, paths: &MediaPaths) {
         let te = paths.audio.as_ref().and_then(|a| a.telephone_event);
-        self.active.send_replace(Some(ActiveCall { call: call.clone(), telephone_event: te }));
+        let srtp = (*paths.srtp).clone();
+        self.active.send_replace(Some(ActiveCall { call: call.clone(), telephone_event: te, srtp }));
+    }
+
+    fn start(&mut self, call: CallId, dialog: String, paths: MediaPaths) {
+        self.set_active(&call, &paths);
         let key = (call, dialog);
         self.stop_dialog(&key);
         let id = DestinationId(self.next_id);
         self.next_id += 1;
-        self.add_video(id, paths.video.as_ref());
-        self.add_audio(id, paths.audio.as_ref());
+        self.add_video(id, paths.video.as_ref(), &paths.srtp.video);
+        self.add_audio(id, paths.audio.as_ref(), &paths.srtp.audio);
         self.dialogs.insert(key, Dialog { id, paths });
     }
 
     /// The answering dialog keeps its early destination when its paths did
-    /// not change (no new key frame needed); otherwise it starts afresh.
-    fn answered(&mut self, call: CallId, dialog: String, paths: Negotiated) {
+    /// not change, with a key frame for the answer; otherwise it starts
+    /// afresh. Its received audio goes to the speaker.
+    fn answered(&mut self, call: CallId, dialog: String, paths: MediaPaths) {
         let key = (call, dialog);
         match self.dialogs.get(&key) {
             Some(d) if d.paths == paths => {
-                let te = paths.audio.as_ref().and_then(|a| a.telephone_event);
-                self.active.send_replace(Some(ActiveCall { call: key.0.clone(), telephone_event: te }));
+                self.set_active(&key.0, &paths);
+                self.devices.keyframe();
             }
-            _ => self.start(key.0, key.1, paths),
+            _ => self.start(key.0.clone(), key.1.clone(), paths.clone()),
         }
+        self.play(key, paths.audio.as_ref());
     }
 
-    fn add_video(&mut self, id: DestinationId, path: Option<&MediaPath>) {
-        let Some(path) = path.filter(|p| p.direction.sends() && self.settings.video.is_some()) else { return };
+    fn play(&mut self, key: (CallId, String), path: Option<&MediaPath>) {
+        let Some(path) = path.filter(|p| p.direction.receives()) else { return };
+        let codec = match sdp::AudioCodec::matching(&path.codec) {
+            Some(sdp::AudioCodec::Opus) => (playout::AudioCodec::Opus, SampleRate::Hz48000),
+            Some(sdp::AudioCodec::Pcmu) => (playout::AudioCodec::G711(Law::Ulaw), SampleRate::Hz8000),
+            Some(sdp::AudioCodec::Pcma) => (playout::AudioCodec::G711(Law::Alaw), SampleRate::Hz8000),
+            None => return,
+        };
+        self.devices.speaker(SpeakerInput::Start { rate: codec.1, codecs: vec![(path.codec.pt, codec.0)] });
+        self.devices.playing = Some(key);
+    }
+
+    fn add_video(&mut self, id: DestinationId, path: Option<&MediaPath>, srtp: &Protection) {
+        let Some(path) = path.filter(|p| p.direction.sends() && self.devices.camera.is_some()) else { return };
         let Some(sender) = new_sender(path.codec.pt) else { return };
-        if self.video.add_destination(id, sender)
-            && let Some(camera) = self.sources.as_ref().and_then(|s| s.camera.as_ref())
-        {
-            camera.request_keyframe();
+        let Some(target) = Target::new(path.remote, srtp) else { return };
+        if self.video.add_destination(id, sender) {
+            self.devices.keyframe();
         }
-        self.video_addrs.insert(id, path.remote);
+        self.video_addrs.insert(id, target);
     }
 
-    fn add_audio(&mut self, id: DestinationId, path: Option<&MediaPath>) {
+    fn add_audio(&mut self, id: DestinationId, path: Option<&MediaPath>, srtp: &Protection) {
         let Some(path) = path.filter(|p| p.direction.sends()) else { return };
         let codec = match sdp::AudioCodec::matching(&path.codec) {
             Some(sdp::AudioCodec::Opus) => AudioCodec::Opus,
@@ -194,9 +269,10 @@ impl MediaTask {
             None => return tracing::warn!(codec = %path.codec.name, "audio codec not implemented; no audio sent"),
         };
         let Some(sender) = new_sender(path.codec.pt) else { return };
+        let Some(target) = Target::new(path.remote, srtp) else { return };
         match self.audio.add_destination(id, codec, sender) {
             Ok(()) => {
-                self.audio_addrs.insert(id, path.remote);
+                self.audio_addrs.insert(id, target);
             }
             Err(e) => tracing::error!(error = %e, "audio destination not added"),
         }
@@ -208,6 +284,10 @@ impl MediaTask {
             self.audio.remove_destination(d.id);
             self.video_addrs.remove(&d.id);
             self.audio_addrs.remove(&d.id);
+        }
+        if self.devices.playing.as_ref() == Some(key) {
+            self.devices.playing = None;
+            self.devices.speaker(SpeakerInput::Stop);
         }
     }
 
@@ -221,38 +301,14 @@ impl MediaTask {
         }
     }
 
-    /// Sources run while some destination exists.
-    fn run_sources(&mut self) {
-        let wanted = !self.video_addrs.is_empty() || !self.audio_addrs.is_empty();
-        match (wanted, self.sources.is_some()) {
-            (true, false) => self.sources = self.start_sources(),
-            (false, true) => self.stop_sources(),
-            _ => {}
-        }
-    }
-
-    fn start_sources(&self) -> Option<Sources> {
-        let camera = self.settings.video.and_then(|cfg| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            forward(rx, self.frames_tx.clone(), Frame::Video);
-            Camera::spawn(cfg, tx).map_err(|e| tracing::error!(error = %e, "camera not started")).ok()
-        });
-        let tone = ToneSource::new(self.settings.tone_hz, SampleRate::Hz48000, TONE_AMPLITUDE)
-            .map_err(|e| tracing::error!(error = %e, "tone not started"))
-            .ok()?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        forward(rx, self.frames_tx.clone(), Frame::Audio);
-        let microphone = Microphone::spawn(tone, tx).map_err(|e| tracing::error!(error = %e, "microphone not started")).ok()?;
-        tracing::info!(video = camera.is_some(), "media sources started");
-        Some(Sources { camera, _microphone: microphone })
-    }
-
     fn frame(&mut self, frame: Frame) {
         let (out, sock, addrs) = match frame {
-            Frame::Video(unit) => (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &self.video_addrs),
-            Frame::Audio(f) => {
-                (self.audio.send_frame(f.index, &f.samples).map_err(|e| e.to_string()), &self.audio_sock, &self.audio_addrs)
-            }
+            Frame::Video(unit) => (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &mut self.video_addrs),
+            Frame::Audio(f) => (
+                self.audio.send_frame(f.index, &f.samples).map_err(|e| e.to_string()),
+                &self.audio_sock,
+                &mut self.audio_addrs,
+            ),
         };
         match out {
             Ok(out) => send_all(sock, addrs, out),
@@ -261,12 +317,38 @@ impl MediaTask {
     }
 }
 
-fn send_all(sock: &UdpSocket, addrs: &HashMap<DestinationId, SocketAddr>, out: Outgoing) {
+/// Where one destination's packets go, and its SRTP context when protected.
+struct Target {
+    addr: SocketAddr,
+    srtp: Option<SrtpSession>,
+}
+
+impl Target {
+    /// `None` (and logged) when the negotiated keys make no SRTP context.
+    fn new(addr: SocketAddr, protection: &Protection) -> Option<Target> {
+        let srtp = match protection {
+            Protection::Plain => None,
+            Protection::Sdes { local, remote } => Some(
+                SrtpSession::new(local, remote).map_err(|e| tracing::error!(error = %e, "no SRTP context; not sending")).ok()?,
+            ),
+        };
+        Some(Target { addr, srtp })
+    }
+}
+
+fn send_all(sock: &UdpSocket, targets: &mut HashMap<DestinationId, Target>, out: Outgoing) {
     for (id, bytes) in out {
-        if let Some(addr) = addrs.get(&id)
-            && let Err(e) = sock.try_send_to(&bytes, *addr)
-        {
-            tracing::debug!(%addr, error = %e, "RTP send failed");
+        let Some(t) = targets.get_mut(&id) else { continue };
+        let bytes = match t.srtp.as_mut().map(|s| s.protect_rtp(&bytes)) {
+            None => bytes,
+            Some(Ok(protected)) => protected,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "SRTP protect failed");
+                continue;
+            }
+        };
+        if let Err(e) = sock.try_send_to(&bytes, t.addr) {
+            tracing::debug!(addr = %t.addr, error = %e, "RTP send failed");
         }
     }
 }
@@ -280,18 +362,4 @@ fn new_sender(payload_type: u8) -> Option<RtpSender> {
         initial_timestamp: rand::random(),
     };
     RtpSender::new(config).map_err(|e| tracing::warn!(error = %e, "RTP sender not made")).ok()
-}
-
-/// Move frames from a source thread's channel into the task's.
-fn forward<T: Send + 'static>(rx: std::sync::mpsc::Receiver<T>, tx: mpsc::UnboundedSender<Frame>, wrap: fn(T) -> Frame) {
-    let spawned = std::thread::Builder::new().name("ds-media-forward".into()).spawn(move || {
-        while let Ok(item) = rx.recv() {
-            if tx.send(wrap(item)).is_err() {
-                return;
-            }
-        }
-    });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "media forwarder thread not started");
-    }
 }

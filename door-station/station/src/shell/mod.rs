@@ -9,23 +9,27 @@
 //!
 //! - [`transport`]: SIP over UDP and TCP, intake, connection reuse.
 //! - [`rtp`]: the RTP port pair, RFC 4733 decoding, media activity.
-//! - [`media`]: the simulated camera and microphone, fanned out per dialog.
+//! - [`media`]: the camera and microphone fanned out per dialog, the
+//!   answered call's audio to the speaker.
+//! - [`sources`], [`speaker`]: the device threads (`[media]` back-ends).
+//! - [`rtcp`]: PLI/FIR on the odd ports ask the camera for a key frame.
 //! - [`hardware`]: relay and buttons (ds-hw), `DOOR_STATION_RELAY_LOG`.
 //! - [`station`]: the run loop.
 //! - [`systemd`]: `READY=1`, `WATCHDOG=1`, `STOPPING=1` (`Type=notify`).
 //!
 //! # What it does not do
-//! - No RTCP: the odd ports above the RTP pair are not bound; no sender or
-//!   receiver reports are sent or read.
+//! - RTCP is only read for PLI/FIR; no sender or receiver reports are sent.
 //! - No SIP over TLS (a TLS destination is logged and dropped) and no DNS:
 //!   registrar and proxy are IP:port (`[sip]`), as the engine needs.
-//! - The sources are ds-media's simulated ones; received audio and video
-//!   are only watched for activity and DTMF, never played or shown.
+//! - Received video is only watched for activity, never shown.
 
 pub mod hardware;
 pub mod media;
+pub mod rtcp;
 pub mod rtp;
 pub mod shutdown;
+pub mod sources;
+pub mod speaker;
 pub mod station;
 pub mod systemd;
 pub mod transport;
@@ -80,7 +84,8 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let rtp = rtp::RtpSockets::bind(sip_local.ip(), config.media.rtp_port_min, config.media.rtp_port_max).await?;
     let addrs = RuntimeAddrs { sip: SocketAddr::new(own_ip, sip_local.port()), media: own_ip, rtp_ports: rtp.ports()? };
     let video = camera_parameters(&config);
-    let engine_config = config.engine_config(&addrs, video.as_ref())?;
+    let mut engine_config = config.engine_config(&addrs, video.as_ref())?;
+    engine_config.media.srtp_secret = rand::random();
     let listener = control::bind(&config.control.socket)
         .with_context(|| format!("control socket {}", config.control.socket.display()))?;
 
@@ -90,9 +95,11 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let sip_sender = sockets.start(sip_tx, trigger.subscribe());
     let (media_tx, media) = mpsc::channel(256);
     let (active_tx, active_rx) = watch::channel(None);
-    rtp::spawn_receivers(&rtp, active_rx, media_tx, &trigger.subscribe());
-    let media_commands =
-        media::spawn(media::MediaSettings::from_config(&config), rtp, active_tx, trigger.subscribe())?;
+    let handles = media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
+    rtcp::spawn(rtp.video_rtcp.clone(), handles.camera.clone(), active_rx.clone(), trigger.subscribe());
+    rtcp::spawn(rtp.audio_rtcp.clone(), None, active_rx.clone(), trigger.subscribe());
+    rtp::spawn_receivers(&rtp, active_rx, media_tx, handles.speaker.clone(), &trigger.subscribe());
+    let media_commands = handles.commands;
     let (control_tx, control) = mpsc::channel(16);
     tokio::spawn(control::serve(listener, control_tx, bus.clone(), trigger.subscribe()));
     tracing::info!(sip = %addrs.sip, rtp = ?addrs.rtp_ports, control = %config.control.socket.display(), "door station running");
@@ -126,9 +133,19 @@ fn advertised_ip(bound: IpAddr, config: &StationConfig) -> anyhow::Result<IpAddr
     Ok(probe.local_addr()?.ip())
 }
 
-/// SPS/PPS of the camera's stream for the SDP, from a throw-away encoder.
+/// SPS/PPS of the camera's stream for the SDP, from a throw-away encoder:
+/// only when the camera's frames are encoded by OpenH264 with the same
+/// settings. A GStreamer encoder (x264, the Pi's hardware) writes its own
+/// SPS, which the stream carries in-band before every IDR; the SDP then
+/// leaves `sprop-parameter-sets` out (optional, RFC 6184 §8.1).
 fn camera_parameters(config: &StationConfig) -> Option<ds_media::h264::SdpParameters> {
-    if !config.media.video {
+    use crate::config::{CameraKind, VideoEncoder};
+    let m = &config.media;
+    let openh264 = match m.camera {
+        CameraKind::Pattern | CameraKind::V4l => true,
+        CameraKind::Gstreamer => m.video_encoder == VideoEncoder::Openh264,
+    };
+    if !m.video || !openh264 {
         return None;
     }
     ds_media::h264::sdp_parameters(config.video_config())

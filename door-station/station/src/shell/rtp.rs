@@ -13,8 +13,11 @@
 //! [`Input::Dtmf`]. [`Receiver`] is the sans-IO part; [`spawn_receivers`]
 //! runs it on both sockets.
 
-use crate::engine::{CallId, DtmfVia, Input};
+use crate::engine::{CallId, DtmfVia, Input, StreamProtection};
+use ds_media::srtp::{Protection, SrtpSession};
 use crate::shell::shutdown::Shutdown;
+use crate::shell::speaker::SpeakerInput;
+use ds_media::jitter::Arrival;
 use ds_media::dtmf::{DEFAULT_EVENT_TIMEOUT, DtmfDecoder};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -27,24 +30,33 @@ use tokio::sync::{mpsc, watch};
 /// plenty" for the engine's RTP timeout).
 pub const ACTIVITY_EVERY: Duration = Duration::from_secs(1);
 
-/// The bound audio and video sockets.
+/// The bound audio and video sockets, RTP and RTCP.
 #[derive(Debug, Clone)]
 pub struct RtpSockets {
     /// Audio RTP.
     pub audio: Arc<UdpSocket>,
     /// Video RTP.
     pub video: Arc<UdpSocket>,
+    /// Audio RTCP (audio port + 1).
+    pub audio_rtcp: Arc<UdpSocket>,
+    /// Video RTCP (video port + 1).
+    pub video_rtcp: Arc<UdpSocket>,
 }
 
 impl RtpSockets {
-    /// The first free even pair `(p, p + 2)` in `min..=max`, on `ip`.
+    /// The first free even pair `(p, p + 2)` in `min..=max`, on `ip`, with
+    /// their RTCP ports `p + 1` and `p + 3`.
     pub async fn bind(ip: IpAddr, min: u16, max: u16) -> io::Result<RtpSockets> {
         let mut port = min.saturating_add(min % 2);
-        while u32::from(port) + 2 <= u32::from(max) {
-            if let Ok(audio) = UdpSocket::bind(SocketAddr::new(ip, port)).await
-                && let Ok(video) = UdpSocket::bind(SocketAddr::new(ip, port + 2)).await
+        while u32::from(port) + 3 <= u32::from(max) {
+            let bind = |p: u16| UdpSocket::bind(SocketAddr::new(ip, p));
+            if let Ok(audio) = bind(port).await
+                && let Ok(audio_rtcp) = bind(port + 1).await
+                && let Ok(video) = bind(port + 2).await
+                && let Ok(video_rtcp) = bind(port + 3).await
             {
-                return Ok(RtpSockets { audio: Arc::new(audio), video: Arc::new(video) });
+                let [audio, video, audio_rtcp, video_rtcp] = [audio, video, audio_rtcp, video_rtcp].map(Arc::new);
+                return Ok(RtpSockets { audio, video, audio_rtcp, video_rtcp });
             }
             port += 2;
         }
@@ -65,6 +77,8 @@ pub struct ActiveCall {
     pub call: CallId,
     /// The telephone-event payload type negotiated for its audio.
     pub telephone_event: Option<u8>,
+    /// SRTP keys of its streams.
+    pub srtp: StreamProtection,
 }
 
 /// What one socket's receiver remembers.
@@ -121,25 +135,71 @@ fn dtmf_input(call: &CallId, digit: char) -> Input {
     Input::Dtmf { call: call.clone(), digit, via: DtmfVia::Rfc4733 }
 }
 
-/// Receive on both sockets until shutdown; inputs go to the run loop.
+/// Receive on both sockets until shutdown; inputs go to the run loop, the
+/// audio of the active call to `speaker`.
 pub fn spawn_receivers(
     sockets: &RtpSockets,
     active: watch::Receiver<Option<ActiveCall>>,
     inputs: mpsc::Sender<Input>,
+    speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     shutdown: &Shutdown,
 ) {
-    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), true, shutdown.fork());
+    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), (true, speaker), shutdown.fork());
     tokio::spawn(audio);
-    tokio::spawn(receive(sockets.video.clone(), active, inputs, false, shutdown.fork()));
+    tokio::spawn(receive(sockets.video.clone(), active, inputs, (false, None), shutdown.fork()));
+}
+
+/// The active call's audio (not its telephone-events) to the speaker.
+fn to_speaker(speaker: &std::sync::mpsc::Sender<SpeakerInput>, now: Instant, datagram: &[u8], active: &ActiveCall) {
+    if let Ok(packet) = ds_media::rtp_session::parse(datagram)
+        && Some(packet.header.payload_type) != active.telephone_event
+    {
+        let _ = speaker.send(SpeakerInput::Packet(now, Arrival::from(&packet)));
+    }
+}
+
+/// The receiving SRTP context of one socket, remade when the keys change.
+#[derive(Default)]
+pub struct Unprotect {
+    context: Option<(Protection, SrtpSession)>,
+}
+
+impl Unprotect {
+    /// The RTP in `datagram` under `protection`; `None` when it does not
+    /// authenticate (or no context could be made).
+    pub fn datagram(&mut self, datagram: &[u8], protection: Option<&Protection>) -> Option<Vec<u8>> {
+        self.open(datagram, protection, SrtpSession::unprotect_rtp)
+    }
+
+    /// The same for RTCP (SRTCP, RFC 3711 §3.4).
+    pub fn control(&mut self, datagram: &[u8], protection: Option<&Protection>) -> Option<Vec<u8>> {
+        self.open(datagram, protection, SrtpSession::unprotect_rtcp)
+    }
+
+    fn open(
+        &mut self,
+        datagram: &[u8],
+        protection: Option<&Protection>,
+        unprotect: fn(&mut SrtpSession, &[u8]) -> Result<bytes::Bytes, ds_media::srtp::SrtpError>,
+    ) -> Option<Vec<u8>> {
+        let Some(p @ Protection::Sdes { local, remote }) = protection else { return Some(datagram.to_vec()) };
+        if self.context.as_ref().is_none_or(|(had, _)| had != p) {
+            let session = SrtpSession::new(local, remote).map_err(|e| tracing::warn!(error = %e, "no SRTP context")).ok()?;
+            self.context = Some((p.clone(), session));
+        }
+        let (_, session) = self.context.as_mut()?;
+        unprotect(session, datagram).map(|b| b.to_vec()).map_err(|e| tracing::debug!(error = %e, "SRTP packet dropped")).ok()
+    }
 }
 
 async fn receive(
     sock: Arc<UdpSocket>,
     active: watch::Receiver<Option<ActiveCall>>,
     inputs: mpsc::Sender<Input>,
-    dtmf: bool,
+    (dtmf, speaker): (bool, Option<std::sync::mpsc::Sender<SpeakerInput>>),
     mut shutdown: Shutdown,
 ) {
+    let mut srtp = Unprotect::default();
     let mut state = Receiver::default();
     let mut buf = vec![0u8; 2048];
     loop {
@@ -152,7 +212,18 @@ async fn receive(
         };
         let produced = tokio::select! {
             r = sock.recv_from(&mut buf) => match r {
-                Ok((n, _)) => state.on_datagram(Instant::now(), &buf[..n], active.borrow().as_ref(), dtmf),
+                Ok((n, _)) => {
+                    let (now, active) = (Instant::now(), active.borrow().clone());
+                    match srtp.datagram(&buf[..n], active.as_ref().map(|a| if dtmf { &a.srtp.audio } else { &a.srtp.video })) {
+                        Some(rtp) => {
+                            if let (Some(sp), Some(a)) = (&speaker, &active) {
+                                to_speaker(sp, now, &rtp, a);
+                            }
+                            state.on_datagram(now, &rtp, active.as_ref(), dtmf)
+                        }
+                        None => Vec::new(),
+                    }
+                }
                 Err(e) => { tracing::debug!(error = %e, "RTP receive error"); Vec::new() }
             },
             _ = wake => state.on_timeout(Instant::now()),

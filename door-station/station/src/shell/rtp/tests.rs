@@ -10,7 +10,7 @@ fn sender() -> RtpSender {
 }
 
 fn call(id: &str) -> ActiveCall {
-    ActiveCall { call: CallId(id.into()), telephone_event: Some(TE) }
+    ActiveCall { call: CallId(id.into()), telephone_event: Some(TE), srtp: Default::default() }
 }
 
 /// The datagrams of one key press: every update once, the end three times.
@@ -55,7 +55,7 @@ fn video_socket_and_calls_without_telephone_event_decode_no_digits() {
     let mut tx = sender();
     let presses = key_press(&mut tx, '1', 0);
     let mut video = Receiver::default();
-    let no_te = ActiveCall { call: CallId("c2".into()), telephone_event: None };
+    let no_te = ActiveCall { call: CallId("c2".into()), telephone_event: None, srtp: Default::default() };
     let mut audio = Receiver::default();
     for d in &presses {
         assert!(digits(&video.on_datagram(t0, d, Some(&call("c1")), false)).is_empty());

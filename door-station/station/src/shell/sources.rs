@@ -1,0 +1,202 @@
+//! The camera and microphone threads: opened once at start and kept for the
+//! life of the station, paused while no call needs them (a thread per call
+//! grew the daemon's memory call after call).
+//!
+//! Each thread owns its device ([`ds_media::backends`]) and takes
+//! [`Control`] messages; it sends what it captures to the media task. The
+//! simulated devices return at once, so their threads pace themselves with
+//! ds-media's [`FramePacer`]; real devices block until a frame is there.
+
+use ds_media::backends::{self, Camera, CameraBackend, MicrophoneBackend};
+use ds_media::device::AudioCapture;
+use ds_media::h264::{AccessUnit, VideoConfig};
+use ds_media::sources::{AudioFrame, FramePacer};
+use ds_media::tone::SampleRate;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The microphone's rate: the audio fan-out encodes 48 kHz frames.
+pub const MIC_RATE: SampleRate = SampleRate::Hz48000;
+/// One audio frame.
+const FRAME: Duration = Duration::from_millis(20);
+/// After a device error, wait this long before reading again.
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What a source thread is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Capture and send (true) or pause (false).
+    Run(bool),
+    /// Make the next video frame an IDR with SPS and PPS.
+    Keyframe,
+    /// End the thread.
+    Quit,
+}
+
+/// A frame from a source thread.
+#[derive(Debug)]
+pub enum Frame {
+    /// An access unit from the camera.
+    Video(AccessUnit),
+    /// 20 ms from the microphone.
+    Audio(AudioFrame),
+}
+
+/// A running source thread; dropping it stops the thread.
+#[derive(Debug)]
+pub struct SourceThread {
+    control: Sender<Control>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl SourceThread {
+    /// A handle that can send controls from elsewhere (the RTCP receiver).
+    pub fn controller(&self) -> Sender<Control> {
+        self.control.clone()
+    }
+
+    /// Sends a control; a thread that ended is logged once by itself.
+    pub fn send(&self, control: Control) {
+        let _ = self.control.send(control);
+    }
+}
+
+impl Drop for SourceThread {
+    fn drop(&mut self) {
+        let _ = self.control.send(Control::Quit);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Something a source thread reads frames from.
+trait Device: Send + 'static {
+    /// Returns immediately (the thread must pace it).
+    fn paced(&self) -> bool;
+    /// The next frame, `Ok(None)` when none came in `timeout`.
+    fn read(&mut self, timeout: Duration, index: u64) -> Result<Option<Frame>, String>;
+    /// A key-frame request.
+    fn keyframe(&mut self) {}
+}
+
+struct CameraDevice {
+    camera: Camera,
+    paced: bool,
+}
+
+impl Device for CameraDevice {
+    fn paced(&self) -> bool {
+        self.paced
+    }
+    fn read(&mut self, timeout: Duration, _: u64) -> Result<Option<Frame>, String> {
+        self.camera.next_unit(timeout).map(|u| u.map(Frame::Video)).map_err(|e| e.to_string())
+    }
+    fn keyframe(&mut self) {
+        self.camera.request_keyframe();
+    }
+}
+
+struct MicDevice {
+    mic: Box<dyn AudioCapture>,
+    paced: bool,
+}
+
+impl Device for MicDevice {
+    fn paced(&self) -> bool {
+        self.paced
+    }
+    fn read(&mut self, _: Duration, index: u64) -> Result<Option<Frame>, String> {
+        let samples = self.mic.read_frame().map_err(|e| e.to_string())?;
+        Ok(samples.map(|samples| Frame::Audio(AudioFrame { index, samples, rate: MIC_RATE })))
+    }
+}
+
+/// Opens the camera and starts its (paused) thread.
+pub fn camera(
+    backend: &CameraBackend,
+    video: VideoConfig,
+    out: UnboundedSender<Frame>,
+) -> Result<SourceThread, ds_media::device::DeviceError> {
+    let camera = backends::open_camera(backend, video)?;
+    tracing::info!(camera = %camera.source().describe(), "camera opened");
+    let paced = *backend == CameraBackend::Pattern;
+    spawn("ds-camera", CameraDevice { camera, paced }, video.frame_interval(), out)
+}
+
+/// Opens the microphone and starts its (paused) thread.
+pub fn microphone(
+    backend: &MicrophoneBackend,
+    out: UnboundedSender<Frame>,
+) -> Result<SourceThread, ds_media::device::DeviceError> {
+    let mic = backends::open_microphone(backend, MIC_RATE)?;
+    let paced = matches!(backend, MicrophoneBackend::Tone { .. } | MicrophoneBackend::Wav { .. });
+    spawn("ds-microphone", MicDevice { mic, paced }, FRAME, out)
+}
+
+fn spawn<D: Device>(
+    name: &str,
+    device: D,
+    period: Duration,
+    out: UnboundedSender<Frame>,
+) -> Result<SourceThread, ds_media::device::DeviceError> {
+    let (control, rx) = mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || run(device, period, &rx, &out))
+        .map_err(|e| ds_media::device::DeviceError::io("thread", "spawn", e))?;
+    Ok(SourceThread { control, handle: Some(handle) })
+}
+
+/// The thread: wait while paused, capture while running.
+fn run<D: Device>(mut device: D, period: Duration, rx: &Receiver<Control>, out: &UnboundedSender<Frame>) {
+    let mut pacer: Option<FramePacer> = None;
+    let mut index = 0u64;
+    loop {
+        let control = match &pacer {
+            None => rx.recv().ok(),
+            Some(p) if device.paced() => match rx.recv_timeout(p.next_deadline().saturating_duration_since(Instant::now())) {
+                Ok(c) => Some(c),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+            Some(_) => match rx.try_recv() {
+                Ok(c) => Some(c),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => return,
+            },
+        };
+        match control {
+            Some(Control::Run(true)) if pacer.is_none() => pacer = Some(FramePacer::new(Instant::now(), period)),
+            Some(Control::Run(false)) => pacer = None,
+            Some(Control::Keyframe) => device.keyframe(),
+            Some(Control::Quit) => return,
+            Some(Control::Run(true)) => {}
+            None if pacer.is_none() => return, // paused and the channel closed
+            None => {}
+        }
+        let Some(p) = pacer.as_mut() else { continue };
+        if device.paced() {
+            match p.poll(Instant::now()) {
+                Some(tick) => index = tick.frame,
+                None => continue,
+            }
+        } else {
+            index += 1;
+        }
+        match device.read(period * 2, index) {
+            Ok(Some(frame)) => {
+                if out.send(frame).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "media source read failed");
+                std::thread::sleep(ERROR_BACKOFF);
+            }
+        }
+    }
+}

@@ -85,6 +85,8 @@ pub struct StationSpec {
     pub lockout_s: u32,
     /// `relay.pulse_ms`.
     pub pulse_ms: u64,
+    /// More tables appended to the file as written (`[wiegand]`, `[osdp]`, `[door]`).
+    pub extra_toml: String,
 }
 
 impl StationSpec {
@@ -107,6 +109,7 @@ impl StationSpec {
             max_failures: 3,
             lockout_s: 60,
             pulse_ms: 1500,
+            extra_toml: String::new(),
         }
     }
 
@@ -176,7 +179,8 @@ debounce_ms = 30
 
 [control]
 socket = {socket:?}
-"#,
+
+{extra}"#,
             user = self.user,
             domain = self.domain,
             password = self.password,
@@ -194,6 +198,7 @@ socket = {socket:?}
             lockout = self.lockout_s,
             pulse = self.pulse_ms,
             socket = socket.display().to_string(),
+            extra = self.extra_toml,
         )
     }
 }
@@ -206,6 +211,8 @@ pub struct Station {
     pub socket: PathBuf,
     /// The simulated relay's edge log (`<unix_ms> on|off` lines).
     pub relay_log: PathBuf,
+    /// The simulated Wiegand lines' frames (`<unix_ms> sent|failed|aborted <bits> widths_us=..`).
+    pub wiegand_log: PathBuf,
     /// The `events` stream of its control socket.
     pub events: Events,
     /// The configuration it runs with.
@@ -235,6 +242,8 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     let mut cmd = bounded(&bin, STATION_LIMIT);
     cmd.arg("--config").arg(&config);
     cmd.env("DOOR_STATION_RELAY_LOG", &relay_log);
+    let wiegand_log = h.log_file("wiegand.log");
+    cmd.env("DOOR_STATION_WIEGAND_LOG", &wiegand_log);
     let filter = "info,door_station=debug,ds_sip=debug";
     cmd.env(
         "RUST_LOG",
@@ -248,6 +257,7 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
         proc,
         socket,
         relay_log,
+        wiegand_log,
         events,
         spec: spec.clone(),
     }

@@ -23,7 +23,8 @@ const USAGE: &str = "usage: door-station [--config PATH] [--check-config]
   --check-config   check it and exit: 0 if valid, 1 with the reason if not
 
 environment: RUST_LOG (log filter, default info),
-             DOOR_STATION_RELAY_LOG (file the simulated relay appends its edges to)";
+             DOOR_STATION_RELAY_LOG (file the simulated relay appends its edges to),
+             DOOR_STATION_WIEGAND_LOG (file the simulated Wiegand lines append their frames to)";
 
 /// The command line.
 #[derive(Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@
 //! - [`rtp`]: the RTP port pair, RFC 4733 decoding, media activity.
 //! - [`media`]: the simulated camera and microphone, fanned out per dialog.
 //! - [`hardware`]: relay and buttons (ds-hw), `DOOR_STATION_RELAY_LOG`.
+//! - [`access`]: Wiegand, OSDP and the door inputs, `DOOR_STATION_WIEGAND_LOG`.
 //! - [`station`]: the run loop.
 //!
 //! # What it does not do
@@ -21,6 +22,7 @@
 //! - The sources are ds-media's simulated ones; received audio and video
 //!   are only watched for activity and DTMF, never played or shown.
 
+pub mod access;
 pub mod hardware;
 pub mod media;
 pub mod rtp;
@@ -70,6 +72,8 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let trigger = shutdown::ShutdownTrigger::new();
     let (press_tx, presses) = mpsc::unbounded_channel();
     let hw = hardware::Hardware::open(&config, press_tx).context("relay and buttons")?;
+    let (access_tx, access_news) = mpsc::unbounded_channel();
+    let access = access::Access::open(&config, access_tx).context("access control")?;
     let sockets = transport::SipSockets::bind(config.sip.listen)
         .await
         .with_context(|| format!("SIP socket on [sip] listen = \"{}\"", config.sip.listen))?;
@@ -96,10 +100,11 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     tracing::info!(sip = %addrs.sip, rtp = ?addrs.rtp_ports, control = %config.control.socket.display(), "door station running");
 
     let engine = Engine::new(engine_config, started, rand::random());
-    let station = station::Station { engine, hw, sip: sip_sender, media: media_commands, bus };
-    let feeds = station::Feeds { sip, media, presses, control, stop };
-    let mut hw = station.run(feeds).await;
+    let station = station::Station { engine, hw, access, sip: sip_sender, media: media_commands, bus };
+    let feeds = station::Feeds { sip, media, presses, control, access: access_news, stop };
+    let (mut hw, access) = station.run(feeds).await;
     hw.release(Instant::now());
+    access.shutdown();
     trigger.shutdown().await;
     let _ = std::fs::remove_file(&config.control.socket);
     tracing::info!("stopped");

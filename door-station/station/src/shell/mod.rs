@@ -1,10 +1,12 @@
 //! The tokio shell around the engine: everything that does I/O.
 //!
 //! [`run`] opens, in this order: the relay (released at once) and the
-//! buttons, the SIP sockets, the RTP sockets, the control socket; it builds
+//! buttons, the access back-ends (Wiegand, OSDP reader, door inputs), the
+//! SIP sockets, the RTP sockets, the control socket; it builds
 //! the engine's configuration from what was bound, starts the tasks and
 //! runs the loop of [`station`] on a current-thread runtime until SIGINT or
-//! SIGTERM. Then it releases the relay, stops every task (mini-redis style,
+//! SIGTERM. Then it releases the relay, stops the access back-ends (a queued
+//! Wiegand frame still goes out), stops every task (mini-redis style,
 //! see [`shutdown`]) and removes the control socket.
 //!
 //! - [`transport`]: SIP over UDP and TCP, intake, connection reuse.

@@ -5,10 +5,13 @@
 //! loop {
 //!     drain engine.poll_output() until None:
 //!         Transmit -> SIP socket     Media -> media task
-//!         Relay    -> hardware       Event -> event bus + log
+//!         Relay    -> hardware; if it accepted: door monitor (grant), and
+//!                     for an unlock also the credential (Wiegand, OSDP)
+//!         Event    -> event bus + log
 //!     wait for the first of: a SIP message, RTP news (DTMF, activity),
-//!         a button press, a control command, the engine's or the relay's
-//!         deadline, SIGINT/SIGTERM
+//!         a button press, a control command, access news (door inputs,
+//!         panel commands, OSDP link, Wiegand reports), the engine's or the
+//!         relay's deadline, SIGINT/SIGTERM
 //!     feed it (handle_input / handle_timeout), with now = Instant::now()
 //! }
 //! ```

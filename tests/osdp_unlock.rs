@@ -57,9 +57,8 @@ fn decode_h10301(bits: &[bool]) -> (u32, u32) {
 
 /// The first `n` bits of `hex`, most significant first (osdp_RAW packs them so).
 fn hex_bits(hex: &str, n: usize) -> Vec<bool> {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex card data"))
-        .collect();
+    let bytes: Vec<u8> =
+        (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex card data")).collect();
     (0..n).map(|i| bytes[i / 8] & (0x80 >> (i % 8)) != 0).collect()
 }
 
@@ -75,9 +74,7 @@ fn sent_frames(log: &std::path::Path) -> Vec<Vec<bool>> {
 }
 
 fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split_whitespace()
-        .find_map(|f| f.strip_prefix(key))
-        .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+    line.split_whitespace().find_map(|f| f.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in {line:?}"))
 }
 
 #[test]

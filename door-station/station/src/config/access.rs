@@ -318,11 +318,21 @@ pub(super) fn osdp(o: &OsdpConfig) -> Checked {
     optional_gpio(at("osdp", "direction_gpio"), o.direction_gpio, "direction_gpio = -1")?;
     if !o.scbk.is_empty() && parse_key(&o.scbk).is_none() {
         let problem = "an SCBK is 32 hex digits (16 bytes); \"\" takes the key file's key or install mode";
-        return Err(issue(at("osdp", "scbk"), quoted("(hidden)"), problem, "scbk = \"000102030405060708090a0b0c0d0e0f\""));
+        return Err(issue(
+            at("osdp", "scbk"),
+            quoted("(hidden)"),
+            problem,
+            "scbk = \"000102030405060708090a0b0c0d0e0f\"",
+        ));
     }
     if o.secure && o.key_file.as_os_str().is_empty() {
         let problem = "Secure Channel needs a file to keep the panel's key in";
-        return Err(issue(at("osdp", "key_file"), quoted(""), problem, "key_file = \"/var/lib/door-station/osdp-scbk\""));
+        return Err(issue(
+            at("osdp", "key_file"),
+            quoted(""),
+            problem,
+            "key_file = \"/var/lib/door-station/osdp-scbk\"",
+        ));
     }
     if parse_oui(&o.vendor_oui).is_none() {
         let problem = "an IEEE OUI is 6 hex digits";

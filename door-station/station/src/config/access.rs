@@ -365,6 +365,41 @@ pub(super) fn door(d: &DoorConfig) -> Checked {
     in_range(at("door", "exit_unlock_ms"), d.exit_unlock_ms.into(), 100, 60_000, "exit_unlock_ms = 5000")
 }
 
+/// On the Pi, each wired line has one owner: the relay, the buttons, the
+/// Wiegand outputs, the RS-485 direction line and the door inputs.
+pub(super) fn gpio_owners(c: &super::StationConfig) -> Checked {
+    use super::Backend;
+    let mut owners: Vec<(KeyPath, i32)> = Vec::new();
+    if c.relay.backend == Backend::Rpi {
+        owners.push((at("relay", "gpio"), c.relay.gpio.into()));
+    }
+    if c.buttons.backend == Backend::Rpi {
+        let key = |i| KeyPath { table: "button", index: Some(i), key: "gpio" };
+        owners.extend(c.button.iter().enumerate().map(|(i, b)| (key(i), b.gpio.into())));
+    }
+    if c.wiegand.backend == AccessBackend::Rpi {
+        owners.push((at("wiegand", "d0_gpio"), c.wiegand.d0_gpio.into()));
+        owners.push((at("wiegand", "d1_gpio"), c.wiegand.d1_gpio.into()));
+    }
+    if c.osdp.backend == OsdpBackend::Serial {
+        owners.push((at("osdp", "direction_gpio"), c.osdp.direction_gpio));
+    }
+    if c.door.backend == AccessBackend::Rpi {
+        let d = &c.door;
+        owners.push((at("door", "contact_gpio"), d.contact_gpio));
+        owners.push((at("door", "exit_gpio"), d.exit_gpio));
+        owners.push((at("door", "tamper_gpio"), d.tamper_gpio));
+    }
+    owners.retain(|(_, line)| *line >= 0);
+    for (i, (key, line)) in owners.iter().enumerate() {
+        if let Some((first, _)) = owners[..i].iter().find(|(_, l)| l == line) {
+            let problem = format!("GPIO {line} is also {first}");
+            return Err(issue(*key, Some(line.to_string()), &problem, "a line no other key uses"));
+        }
+    }
+    Ok(())
+}
+
 /// `-1` (not wired) or a BCM line.
 fn optional_gpio(at: KeyPath, line: i32, example: &str) -> Checked {
     if line == -1 {

@@ -27,7 +27,8 @@ pub(crate) fn check(c: &StationConfig) -> Checked {
     control(&c.control)?;
     super::access::wiegand(&c.wiegand)?;
     super::access::osdp(&c.osdp)?;
-    super::access::door(&c.door)
+    super::access::door(&c.door)?;
+    super::access::gpio_owners(c)
 }
 
 pub(super) fn at(table: &'static str, key: &'static str) -> KeyPath {

@@ -252,3 +252,15 @@ fn access_values_name_line_key_and_fix() {
     let e = err(&minimal("[relay]\nlock = \"fail-open\"\n"));
     assert!(e.contains("unknown variant `fail-open`"), "{e}");
 }
+
+#[test]
+fn a_pi_line_has_one_owner() {
+    let text = "[relay]\nbackend = \"rpi\"\ngpio = 23\n[wiegand]\nbackend = \"rpi\"\n";
+    let e = err(&minimal(text));
+    assert_eq!(e, "station.toml:7: [wiegand] d0_gpio = 23: GPIO 23 is also [relay] gpio; e.g. a line no other key uses");
+    let text = "[door]\nbackend = \"rpi\"\ncontact_gpio = 17\n[buttons]\nbackend = \"rpi\"\n[[button]]\ntarget = \"sip:a@home\"\n";
+    let e = err(&minimal(text));
+    assert!(e.contains("[door] contact_gpio = 17: GPIO 17 is also [[button]] #1 gpio"), "{e}");
+    // Simulated back-ends claim no line.
+    assert!(parse(&minimal("[relay]\ngpio = 23\n[wiegand]\nbackend = \"sim\"\n"), "station.toml").is_ok());
+}

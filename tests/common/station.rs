@@ -89,6 +89,8 @@ pub struct StationSpec {
     pub media_extra: String,
     /// `media.keyframe_interval_s`.
     pub keyframe_interval_s: u32,
+    /// More tables appended to the file as written (`[wiegand]`, `[osdp]`, `[door]`).
+    pub extra_toml: String,
 }
 
 impl StationSpec {
@@ -113,6 +115,7 @@ impl StationSpec {
             pulse_ms: 1500,
             media_extra: String::new(),
             keyframe_interval_s: 2,
+            extra_toml: String::new(),
         }
     }
 
@@ -182,7 +185,8 @@ debounce_ms = 30
 
 [control]
 socket = {socket:?}
-"#,
+
+{extra}"#,
             user = self.user,
             domain = self.domain,
             password = self.password,
@@ -202,6 +206,7 @@ socket = {socket:?}
             media_extra = self.media_extra,
             keyframe = self.keyframe_interval_s,
             socket = socket.display().to_string(),
+            extra = self.extra_toml,
         )
     }
 }
@@ -214,6 +219,8 @@ pub struct Station {
     pub socket: PathBuf,
     /// The simulated relay's edge log (`<unix_ms> on|off` lines).
     pub relay_log: PathBuf,
+    /// The simulated Wiegand lines' frames (`<unix_ms> sent|failed|aborted <bits> widths_us=..`).
+    pub wiegand_log: PathBuf,
     /// The `events` stream of its control socket.
     pub events: Events,
     /// The configuration it runs with.
@@ -243,6 +250,8 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     let mut cmd = bounded(&bin, STATION_LIMIT);
     cmd.arg("--config").arg(&config);
     cmd.env("DOOR_STATION_RELAY_LOG", &relay_log);
+    let wiegand_log = h.log_file("wiegand.log");
+    cmd.env("DOOR_STATION_WIEGAND_LOG", &wiegand_log);
     let filter = "info,door_station=debug,ds_sip=debug";
     cmd.env(
         "RUST_LOG",
@@ -256,6 +265,7 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
         proc,
         socket,
         relay_log,
+        wiegand_log,
         events,
         spec: spec.clone(),
     }

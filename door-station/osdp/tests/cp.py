@@ -16,6 +16,11 @@ Scenarios:
   latency KEY   Joins with KEY, lets the panel poll for 5 s, prints LATENCY.
   plain KEY     A panel without Secure Channel (KEY unused): READY, then
                 CARD or NO_CARD.
+  station KEY   The whole station as the reader (tests/osdp_unlock.rs at the
+                repository root): Secure Channel with KEY; prints SECURE, waits
+                up to 60 s for the card read an unlock sends (CARD ...), then
+                orders the door relay on for 2 s (OUT 0, temporary on) and
+                prints OUT_SENT.
 """
 import os
 import select
@@ -195,6 +200,23 @@ def scenario_plain(channel, _key):
     return cp
 
 
+def scenario_station(channel, key):
+    """The station's unlock, seen from the panel, and the panel's own OUT."""
+    cp = panel(channel, key)
+    say("SECURE" if cp.sc_wait(ADDRESS, timeout=15) else "NO_SC")
+    card = wait_event(cp, osdp.Event.CardRead, timeout=60)
+    if not card:
+        say("NO_CARD")
+        return cp
+    say("CARD format=%d bits=%d data=%s sc=%d" % (
+        card["format"], card["length"], card["data"].hex(), cp.is_sc_active(ADDRESS)))
+    time.sleep(3.0)  # the unlock's relay pulse and its cooldown are over
+    out = {"command": osdp.Command.Output, "output_no": 0, "control_code": 5, "timer_count": 20}
+    say("OUT_SENT" if cp.submit_command(ADDRESS, out) else "SUBMIT_FAILED")
+    time.sleep(4.0)
+    return cp
+
+
 def scenario_latency(channel, key):
     """Joins with KEY and lets the panel poll for a few seconds."""
     cp = panel(channel, key)
@@ -213,7 +235,7 @@ def main():
     say("PTY " + path)
     sys.stdin.readline()  # the reader has opened the port
     run = {"card": scenario_card, "install": scenario_install, "join": scenario_join,
-           "latency": scenario_latency, "plain": scenario_plain}[scenario]
+           "latency": scenario_latency, "plain": scenario_plain, "station": scenario_station}[scenario]
     cp = run(channel, key)
     cp.teardown()
     channel.running = False

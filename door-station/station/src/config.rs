@@ -12,6 +12,7 @@
 //! the hardware, the media senders); nothing reads the file deep inside the
 //! code.
 
+mod access;
 mod check;
 mod convert;
 mod devices;
@@ -19,6 +20,7 @@ mod error;
 #[cfg(test)]
 mod tests;
 
+pub use access::{AccessBackend, DoorConfig, LockConfig, OsdpBackend, OsdpConfig, WiegandConfig, parse_format};
 pub use convert::RuntimeAddrs;
 pub use devices::{CameraKind, MicrophoneKind, SpeakerKind, Srtp, TEST_SOURCE, VideoEncoder};
 pub use error::ConfigError;
@@ -50,6 +52,12 @@ pub struct StationConfig {
     pub buttons: ButtonsConfig,
     /// `[control]`: the control socket.
     pub control: ControlConfig,
+    /// `[wiegand]`: the credential and the Wiegand output.
+    pub wiegand: WiegandConfig,
+    /// `[osdp]`: the OSDP reader.
+    pub osdp: OsdpConfig,
+    /// `[door]`: door contact, exit button, tamper.
+    pub door: DoorConfig,
 }
 
 /// The SIP transport towards the proxy.
@@ -311,12 +319,14 @@ pub struct RelayConfig {
     pub active_low: bool,
     /// How long one opening holds the strike.
     pub pulse_ms: u32,
+    /// `fail-secure` (strike) or `fail-safe` (magnetic lock).
+    pub lock: LockConfig,
 }
 
 impl Default for RelayConfig {
     fn default() -> Self {
         // The shipped file's values: 3 s is a common door-strike hold time.
-        RelayConfig { backend: Backend::Sim, gpio: 26, active_low: false, pulse_ms: 3000 }
+        RelayConfig { backend: Backend::Sim, gpio: 26, active_low: false, pulse_ms: 3000, lock: LockConfig::FailSecure }
     }
 }
 

@@ -31,6 +31,12 @@ pub enum ControlCommand {
     Unlock,
     /// `status`: the station's state.
     Status,
+    /// `door open|close`: the simulated door contact.
+    Door(bool),
+    /// `exit`: press the simulated request-to-exit button.
+    Exit,
+    /// `tamper on|off`: the simulated tamper switch.
+    Tamper(bool),
 }
 
 /// One parsed line.
@@ -74,7 +80,8 @@ pub struct ControlRequest {
 }
 
 /// The commands, for `err` answers.
-const USAGE: &str = "commands: press [N], call <uri>, hangup, unlock, status, events";
+const USAGE: &str =
+    "commands: press [N], call <uri>, hangup, unlock, status, events, door open|close, exit, tamper on|off";
 
 /// Parse one line; `Ok(None)` for a blank line.
 pub fn parse_line(line: &str) -> Result<Option<ControlLine>, String> {
@@ -93,7 +100,14 @@ pub fn parse_line(line: &str) -> Result<Option<ControlLine>, String> {
         ("hangup", "") => ControlCommand::Hangup,
         ("unlock", "") => ControlCommand::Unlock,
         ("status", "") => ControlCommand::Status,
-        ("events" | "hangup" | "unlock" | "status", _) => return Err(format!("{word} takes no argument")),
+        ("exit", "") => ControlCommand::Exit,
+        ("door", "open") => ControlCommand::Door(true),
+        ("door", "close") => ControlCommand::Door(false),
+        ("door", _) => return Err("door takes open or close: door open".into()),
+        ("tamper", "on") => ControlCommand::Tamper(true),
+        ("tamper", "off") => ControlCommand::Tamper(false),
+        ("tamper", _) => return Err("tamper takes on or off: tamper on".into()),
+        ("events" | "hangup" | "unlock" | "status" | "exit", _) => return Err(format!("{word} takes no argument")),
         _ => return Err(format!("unknown command {word:?}; {USAGE}")),
     };
     Ok(Some(ControlLine::Command(command)))

@@ -29,6 +29,7 @@ const USAGE: &str = "usage: door-station [--config PATH] [--check-config | --rel
 
 environment: RUST_LOG (log filter, default info),
              DOOR_STATION_RELAY_LOG (file the simulated relay appends its edges to),
+             DOOR_STATION_WIEGAND_LOG (file the simulated Wiegand lines append their frames to),
              NOTIFY_SOCKET, WATCHDOG_USEC (set by systemd)";
 
 /// The command line.

@@ -11,7 +11,7 @@ use super::{
 };
 use std::collections::HashSet;
 
-type Checked = Result<(), Issue>;
+pub(super) type Checked = Result<(), Issue>;
 
 /// Run every check, top of the file first.
 pub(crate) fn check(c: &StationConfig) -> Checked {
@@ -24,23 +24,27 @@ pub(crate) fn check(c: &StationConfig) -> Checked {
     unlock(&c.unlock)?;
     relay(&c.relay, &c.button)?;
     buttons(&c.buttons)?;
-    control(&c.control)
+    control(&c.control)?;
+    super::access::wiegand(&c.wiegand)?;
+    super::access::osdp(&c.osdp)?;
+    super::access::door(&c.door)?;
+    super::access::gpio_owners(c)
 }
 
-fn at(table: &'static str, key: &'static str) -> KeyPath {
+pub(super) fn at(table: &'static str, key: &'static str) -> KeyPath {
     KeyPath { table, index: None, key }
 }
 
-fn issue(at: KeyPath, value: Option<String>, problem: &str, example: &str) -> Issue {
+pub(super) fn issue(at: KeyPath, value: Option<String>, problem: &str, example: &str) -> Issue {
     Issue { at, value, problem: problem.to_string(), example: example.to_string() }
 }
 
-fn quoted(s: &str) -> Option<String> {
+pub(super) fn quoted(s: &str) -> Option<String> {
     Some(format!("{s:?}"))
 }
 
 /// `lo <= value <= hi`, else an issue.
-fn in_range(at: KeyPath, value: u64, lo: u64, hi: u64, example: &str) -> Checked {
+pub(super) fn in_range(at: KeyPath, value: u64, lo: u64, hi: u64, example: &str) -> Checked {
     if (lo..=hi).contains(&value) {
         return Ok(());
     }
@@ -89,7 +93,7 @@ fn button(i: usize, b: &ButtonConfig) -> Checked {
 }
 
 /// BCM GPIO 0–27 are the lines on the Pi's 40-pin header.
-fn gpio(at: KeyPath, line: u8, example: &str) -> Checked {
+pub(super) fn gpio(at: KeyPath, line: u8, example: &str) -> Checked {
     in_range(at, line.into(), 0, 27, example)
 }
 

@@ -83,8 +83,10 @@ fn unknown_key_is_refused_with_its_line() {
 
 #[test]
 fn unknown_table_is_refused() {
+    let e = err(&minimal("[keypad]\nbits = 26\n"));
+    assert!(e.starts_with("station.toml:4: [keypad]: unknown field `keypad`"), "{e}");
     let e = err(&minimal("[wiegand]\nbits = 26\n"));
-    assert!(e.starts_with("station.toml:4: [wiegand]: unknown field `wiegand`"), "{e}");
+    assert!(e.starts_with("station.toml:5: bits = 26: unknown field `bits`"), "{e}");
 }
 
 #[test]
@@ -208,4 +210,83 @@ fn media_devices_are_read_and_checked() {
     assert!(echo_probe.is_some(), "the speaker feeds the echo probe");
     let e = err(&minimal("[media]\ncamera = \"webcam\"\n"));
     assert!(e.contains("camera"), "{e}");
+}
+
+#[test]
+fn access_control_is_off_by_default_and_the_shipped_credential_encodes() {
+    let c = parse(&minimal(""), "station.toml").unwrap();
+    assert_eq!((c.wiegand.backend, c.door.backend), (AccessBackend::Off, AccessBackend::Off));
+    assert_eq!(c.osdp.backend, OsdpBackend::Off);
+    assert_eq!(c.relay.lock, LockConfig::FailSecure);
+    let shipped = parse(SHIPPED, "station.toml").unwrap();
+    assert_eq!((shipped.wiegand.clone(), shipped.osdp.clone(), shipped.door.clone()), (c.wiegand, c.osdp, c.door));
+    let bits = shipped.wiegand.bits().expect("the shipped credential fits H10301");
+    let decoded = ds_hw::wiegand::decode(ds_hw::wiegand::WiegandFormat::H10301, &bits).unwrap();
+    assert_eq!((decoded.facility, decoded.card), (123, 4567));
+}
+
+#[test]
+fn access_tables_are_read() {
+    let text = minimal(
+        "[relay]\nlock = \"fail-safe\"\n[wiegand]\nbackend = \"sim\"\nformat = \"raw:40\"\nfacility = 0\ncard = 99\n\
+         [osdp]\nbackend = \"serial\"\nport = \"/dev/pts/9\"\naddress = 101\nscbk = \"00112233445566778899aabbccddeeff\"\n\
+         [door]\nbackend = \"sim\"\nheld_open_s = 2\n",
+    );
+    let c = parse(&text, "station.toml").unwrap();
+    assert_eq!(c.relay.lock, LockConfig::FailSafe);
+    assert_eq!(parse_format(&c.wiegand.format), Some(ds_hw::wiegand::WiegandFormat::Raw(40)));
+    assert_eq!(c.wiegand.bits().map(|b| b.len()), Some(40));
+    let reader = c.osdp.reader_config();
+    assert_eq!((reader.address, reader.port.to_str()), (101, Some("/dev/pts/9")));
+    match reader.secure {
+        ds_osdp::SecureChannel::On { initial_key, enforce, .. } => {
+            assert_eq!(initial_key.map(|k| k[15]), Some(0xff));
+            assert!(enforce);
+        }
+        ds_osdp::SecureChannel::Off => panic!("secure is on by default"),
+    }
+    assert_eq!(c.door.timing().held_open_after, std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn access_values_name_line_key_and_fix() {
+    let e = err(&minimal("[wiegand]\nformat = \"H99\"\n"));
+    assert!(e.starts_with("station.toml:5: [wiegand] format = \"H99\": the formats are H10301,"), "{e}");
+    let e = err(&minimal("[wiegand]\nfacility = 300\n"));
+    assert_eq!(
+        e,
+        "station.toml:5: [wiegand] facility = 300: facility code 300 does not fit H10301 (26-bit) (0 to 255); e.g. facility = 123"
+    );
+    let e = err(&minimal("[wiegand]\ncard = 70000\n"));
+    assert!(e.starts_with("station.toml:5: [wiegand] card = 70000: card number 70000 does not fit"), "{e}");
+    let e = err(&minimal("[wiegand]\npulse_us = 5\n"));
+    assert_eq!(e, "station.toml:5: [wiegand] pulse_us = 5: must be between 20 and 100; e.g. pulse_us = 50");
+    let e = err(&minimal("[wiegand]\nd1_gpio = 23\n"));
+    assert!(e.contains("[wiegand] d1_gpio = 23: D0 and D1 need two different lines"), "{e}");
+    let e = err(&minimal("[osdp]\nbaud = 4800\n"));
+    assert!(e.starts_with("station.toml:5: [osdp] baud = 4800: OSDP rates are"), "{e}");
+    let e = err(&minimal("[osdp]\naddress = 127\n"));
+    assert!(e.contains("[osdp] address = 127: must be between 0 and 126"), "{e}");
+    let e = err(&minimal("[osdp]\nscbk = \"secret\"\n"));
+    assert!(e.contains("[osdp] scbk = \"(hidden)\": an SCBK is 32 hex digits") && !e.contains("secret"), "{e}");
+    let e = err(&minimal("[osdp]\nbackend = \"rs485\"\n"));
+    assert!(e.contains("unknown variant `rs485`") && e.contains("`serial`"), "{e}");
+    let e = err(&minimal("[door]\nexit_gpio = 40\n"));
+    assert!(e.contains("[door] exit_gpio = 40: must be between 0 and 27"), "{e}");
+    let e = err(&minimal("[door]\ncontact_gpio = 5\ntamper_gpio = 5\n"));
+    assert!(e.contains("[door] tamper_gpio = 5: GPIO 5 is already another [door] input"), "{e}");
+    let e = err(&minimal("[relay]\nlock = \"fail-open\"\n"));
+    assert!(e.contains("unknown variant `fail-open`"), "{e}");
+}
+
+#[test]
+fn a_pi_line_has_one_owner() {
+    let text = "[relay]\nbackend = \"rpi\"\ngpio = 23\n[wiegand]\nbackend = \"rpi\"\n";
+    let e = err(&minimal(text));
+    assert_eq!(e, "station.toml:7: [wiegand] d0_gpio = 23: GPIO 23 is also [relay] gpio; e.g. a line no other key uses");
+    let text = "[door]\nbackend = \"rpi\"\ncontact_gpio = 17\n[buttons]\nbackend = \"rpi\"\n[[button]]\ntarget = \"sip:a@home\"\n";
+    let e = err(&minimal(text));
+    assert!(e.contains("[door] contact_gpio = 17: GPIO 17 is also [[button]] #1 gpio"), "{e}");
+    // Simulated back-ends claim no line.
+    assert!(parse(&minimal("[relay]\ngpio = 23\n[wiegand]\nbackend = \"sim\"\n"), "station.toml").is_ok());
 }

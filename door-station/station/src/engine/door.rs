@@ -12,6 +12,10 @@ use super::{Core, DtmfVia, Event, Output, RelayCommand, RelayState};
 
 /// Who opened from the control socket.
 pub const LOCAL: &str = "local";
+/// Who opened with the request-to-exit button.
+pub const EXIT: &str = "exit";
+/// Who opened with an `osdp_OUT` from the access panel.
+pub const PANEL: &str = "panel";
 
 pub(crate) struct Door {
     seq: UnlockSequencer,
@@ -49,6 +53,15 @@ impl Door {
         self.outcome(core, now, LOCAL.to_string(), UnlockOutcome::Opened);
     }
 
+    /// An opening the access panel must not see as a badge (request to
+    /// exit, the panel's own order): `by` is [`EXIT`] or [`PANEL`]. A pulse
+    /// already running is extended, never shortened.
+    pub fn open_without_credential(&mut self, core: &mut Core, now: Instant, by: &str, hold: Duration) {
+        core.out.push_back(Output::Relay(RelayCommand::PulseWithoutCredential(hold)));
+        self.relay_on(core, now + hold);
+        core.emit(Event::Unlock { by: by.to_string(), result: UnlockOutcome::Opened });
+    }
+
     /// Forget a finished call's partial PIN.
     pub fn end_call(&mut self, call: &str) {
         self.seq.end_call(call);
@@ -82,12 +95,17 @@ impl Door {
     fn outcome(&mut self, core: &mut Core, now: Instant, by: String, result: UnlockOutcome) {
         if result == UnlockOutcome::Opened {
             core.out.push_back(Output::Relay(RelayCommand::Pulse(self.pulse)));
-            if self.relay_off_at.is_none() {
-                core.emit(Event::Relay { state: RelayState::On });
-            }
-            self.relay_off_at = Some(now + self.pulse);
+            self.relay_on(core, now + self.pulse);
         }
         core.emit(Event::Unlock { by, result });
+    }
+
+    /// The relay is on until `until` at least.
+    fn relay_on(&mut self, core: &mut Core, until: Instant) {
+        if self.relay_off_at.is_none() {
+            core.emit(Event::Relay { state: RelayState::On });
+        }
+        self.relay_off_at = Some(self.relay_off_at.map_or(until, |t| t.max(until)));
     }
 }
 

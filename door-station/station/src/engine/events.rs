@@ -129,6 +129,97 @@ pub enum Event {
         /// Why.
         reason: EndReason,
     },
+    /// The door contact changed, or the door is held open (`[door]`).
+    Door(DoorState),
+    /// The request-to-exit button was pressed (an `unlock` by `exit` follows).
+    ExitRequested,
+    /// The tamper input changed.
+    Tamper {
+        /// `true` tampered, `false` restored.
+        active: bool,
+    },
+    /// The OSDP link to the panel changed.
+    Osdp {
+        /// The panel polls.
+        online: bool,
+        /// A Secure Channel session is up.
+        secure: bool,
+    },
+    /// The access panel sent a command over OSDP.
+    Panel(PanelEvent),
+    /// A Wiegand frame went out on the panel's reader port, or was given up.
+    Wiegand {
+        /// Frame length.
+        bits: usize,
+        /// `false`: given up after a resend.
+        sent: bool,
+        /// Attempts aborted for bad timing.
+        overruns: u32,
+    },
+}
+
+/// `door` events: the `state` field and what goes with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DoorState {
+    /// The door opened; `authorized` if an unlock or exit grant was in effect.
+    Opened {
+        /// A grant was in effect.
+        authorized: bool,
+    },
+    /// The door opened without a grant (reported after `opened`).
+    Forced,
+    /// The door has been open longer than `door.held_open_s`.
+    HeldOpen {
+        /// How long it has been open.
+        open_s: u64,
+    },
+    /// The door closed.
+    Closed {
+        /// How long it was open.
+        open_ms: u64,
+    },
+}
+
+/// `panel` events: the `command` field and what goes with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum PanelEvent {
+    /// `osdp_OUT`; output 0 is the door relay.
+    Output {
+        /// Output number.
+        output: u8,
+        /// OSDP control code (1/3 off, 2/4 permanent on, 5 temporary on, 6 temporary off).
+        control: u8,
+        /// The timer, ms.
+        ms: u64,
+        /// Carried out (temporary on, off); permanent on is refused.
+        accepted: bool,
+    },
+    /// `osdp_LED`.
+    Led {
+        /// LED number.
+        led: u8,
+        /// OSDP colour code (0 black, 1 red, 2 green, 3 amber, …).
+        color: u8,
+    },
+    /// `osdp_BUZ`.
+    Buzzer {
+        /// OSDP tone code (0 none, 1 off, 2 default).
+        tone: u8,
+        /// Repetitions (0 = until told otherwise).
+        count: u8,
+    },
+    /// `osdp_KEYSET`: a new Secure Channel key was stored.
+    KeyStored,
+    /// `osdp_COMSET`: new address and rate (applied at the next start).
+    #[serde(rename = "comset")]
+    ComSet {
+        /// PD address.
+        address: u8,
+        /// Baud rate.
+        baud: u32,
+    },
 }
 
 #[derive(Serialize)]
@@ -168,5 +259,25 @@ mod tests {
         );
         let e = Event::Relay { state: RelayState::On };
         assert_eq!(e.json_line(9), r#"{"event":"relay","state":"on","ts_ms":9}"#);
+    }
+
+    #[test]
+    fn access_events_are_flat_json_objects() {
+        let e = Event::Door(DoorState::Opened { authorized: false });
+        assert_eq!(e.json_line(1), r#"{"event":"door","state":"opened","authorized":false,"ts_ms":1}"#);
+        assert_eq!(Event::Door(DoorState::Forced).json_line(1), r#"{"event":"door","state":"forced","ts_ms":1}"#);
+        let e = Event::Door(DoorState::HeldOpen { open_s: 30 });
+        assert_eq!(e.json_line(2), r#"{"event":"door","state":"held_open","open_s":30,"ts_ms":2}"#);
+        assert_eq!(Event::ExitRequested.json_line(3), r#"{"event":"exit_requested","ts_ms":3}"#);
+        let e = Event::Osdp { online: true, secure: true };
+        assert_eq!(e.json_line(4), r#"{"event":"osdp","online":true,"secure":true,"ts_ms":4}"#);
+        let e = Event::Panel(PanelEvent::Output { output: 0, control: 5, ms: 3000, accepted: true });
+        assert_eq!(
+            e.json_line(5),
+            r#"{"event":"panel","command":"output","output":0,"control":5,"ms":3000,"accepted":true,"ts_ms":5}"#
+        );
+        assert_eq!(Event::Panel(PanelEvent::KeyStored).json_line(6), r#"{"event":"panel","command":"key_stored","ts_ms":6}"#);
+        let e = Event::Wiegand { bits: 26, sent: true, overruns: 0 };
+        assert_eq!(e.json_line(7), r#"{"event":"wiegand","bits":26,"sent":true,"overruns":0,"ts_ms":7}"#);
     }
 }

@@ -28,7 +28,8 @@
 //! - Feed [`Input::MediaActivity`] when RTP arrives from a call's remote
 //!   side (once a second is plenty): an answered call whose remote side sends
 //!   media is ended with BYE after `calls.rtp_timeout` of silence.
-//! - Pulse the relay on [`RelayCommand::Pulse`]. The engine itself reports
+//! - Pulse the relay on [`RelayCommand::Pulse`] (and present the credential
+//!   to the access panel) or [`RelayCommand::PulseWithoutCredential`]. The engine itself reports
 //!   [`Event::Relay`] on and off from the pulses it orders.
 //! - Stamp events with `ts_ms` ([`Event::json_line`], or its own serialiser).
 //!
@@ -57,7 +58,7 @@ mod route;
 mod wire;
 
 pub use config::{Account, Backoff, CallConfig, EngineConfig, MediaConfig};
-pub use events::{DtmfVia, EndReason, Event, RelayState, UnlockResult};
+pub use events::{DoorState, DtmfVia, EndReason, Event, PanelEvent, RelayState, UnlockResult};
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -112,6 +113,18 @@ pub enum Input {
         /// The call.
         call: CallId,
     },
+    /// The request-to-exit button: open for `hold` without presenting the
+    /// credential ([`RelayCommand::PulseWithoutCredential`], `unlock` by `exit`).
+    ExitRequest {
+        /// How long the strike stays open (`door.exit_unlock_ms`).
+        hold: Duration,
+    },
+    /// The access panel ordered the door relay on (`osdp_OUT`, temporary on):
+    /// open for `hold` without presenting the credential (`unlock` by `panel`).
+    PanelOpen {
+        /// The panel's timer.
+        hold: Duration,
+    },
 }
 
 /// A control-socket command.
@@ -130,8 +143,13 @@ pub enum Command {
 /// What the relay should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelayCommand {
-    /// Energise for this long, then release.
+    /// An unlock (code, MESSAGE, `unlock` command): energise for this long,
+    /// then release. When the relay accepts it, the shell presents the
+    /// configured credential to the access panel (Wiegand, OSDP).
     Pulse(Duration),
+    /// Energise for this long without presenting a credential: request to
+    /// exit, or the panel's own order.
+    PulseWithoutCredential(Duration),
 }
 
 /// What the media threads should do.
@@ -294,6 +312,8 @@ impl Engine {
             Input::Command(Command::Unlock) => self.door.local_unlock(&mut self.core, now),
             Input::Dtmf { call, digit, via } => self.dtmf(now, &call, digit, via),
             Input::MediaActivity { call } => self.media_activity(now, &call),
+            Input::ExitRequest { hold } => self.door.open_without_credential(&mut self.core, now, door::EXIT, hold),
+            Input::PanelOpen { hold } => self.door.open_without_credential(&mut self.core, now, door::PANEL, hold),
         }
         self.pump(now);
     }

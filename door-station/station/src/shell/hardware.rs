@@ -16,7 +16,7 @@
 
 use crate::config::{Backend, StationConfig};
 use ds_hw::{
-    Button, ButtonEvent, ButtonSink, HwError, PulseConfig, PulseError, Relay, RelayAction, RelayGuard,
+    Button, ButtonEvent, ButtonSink, HwError, LockRelay, PulseConfig, PulseError, Relay, RelayAction, RelayGuard,
     RelayPulse, SimButton, SimRelay,
 };
 use std::time::{Duration, Instant};
@@ -48,7 +48,8 @@ pub struct RelayChange {
 impl Hardware {
     /// Open the back-ends; presses are delivered to `presses`.
     pub fn open(config: &StationConfig, presses: mpsc::UnboundedSender<ButtonEvent>) -> Result<Hardware, HwError> {
-        let relay = RelayGuard::new(open_relay(config)?);
+        let lock = LockRelay::new(open_relay(config)?, config.relay.lock.kind())?;
+        let relay = RelayGuard::new(Box::new(lock));
         relay.release()?;
         ds_hw::install_panic_release(relay.releaser());
         let sink = ButtonSink::new(move |ev| presses.send(ev).is_ok());

@@ -1,10 +1,12 @@
 //! The tokio shell around the engine: everything that does I/O.
 //!
 //! [`run`] opens, in this order: the relay (released at once) and the
-//! buttons, the SIP sockets, the RTP sockets, the control socket; it builds
+//! buttons, the access back-ends (Wiegand, OSDP reader, door inputs), the
+//! SIP sockets, the RTP sockets, the control socket; it builds
 //! the engine's configuration from what was bound, starts the tasks and
 //! runs the loop of [`station`] on a current-thread runtime until SIGINT or
-//! SIGTERM. Then it releases the relay, stops every task (mini-redis style,
+//! SIGTERM. Then it releases the relay, stops the access back-ends (a queued
+//! Wiegand frame still goes out), stops every task (mini-redis style,
 //! see [`shutdown`]) and removes the control socket.
 //!
 //! - [`transport`]: SIP over UDP and TCP, intake, connection reuse.
@@ -14,6 +16,7 @@
 //! - [`sources`], [`speaker`]: the device threads (`[media]` back-ends).
 //! - [`rtcp`]: PLI/FIR on the odd ports ask the camera for a key frame.
 //! - [`hardware`]: relay and buttons (ds-hw), `DOOR_STATION_RELAY_LOG`.
+//! - [`access`]: Wiegand, OSDP and the door inputs, `DOOR_STATION_WIEGAND_LOG`.
 //! - [`station`]: the run loop.
 //! - [`systemd`]: `READY=1`, `WATCHDOG=1`, `STOPPING=1` (`Type=notify`).
 //!
@@ -23,6 +26,7 @@
 //!   registrar and proxy are IP:port (`[sip]`), as the engine needs.
 //! - Received video is only watched for activity, never shown.
 
+pub mod access;
 pub mod hardware;
 pub mod media;
 pub mod rtcp;
@@ -76,6 +80,8 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let trigger = shutdown::ShutdownTrigger::new();
     let (press_tx, presses) = mpsc::unbounded_channel();
     let hw = hardware::Hardware::open(&config, press_tx).context("relay and buttons")?;
+    let (access_tx, access_news) = mpsc::unbounded_channel();
+    let access = access::Access::open(&config, access_tx).context("access control")?;
     let sockets = transport::SipSockets::bind(config.sip.listen)
         .await
         .with_context(|| format!("SIP socket on [sip] listen = \"{}\"", config.sip.listen))?;
@@ -107,10 +113,11 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let engine = Engine::new(engine_config, started, rand::random());
     let notifier = systemd::Notifier::from_env(started);
     notifier.ready();
-    let station = station::Station { engine, hw, sip: sip_sender, media: media_commands, bus, notifier };
-    let feeds = station::Feeds { sip, media, presses, control, stop };
-    let mut hw = station.run(feeds).await;
+    let station = station::Station { engine, hw, access, sip: sip_sender, media: media_commands, bus, notifier };
+    let feeds = station::Feeds { sip, media, presses, control, access: access_news, stop };
+    let (mut hw, access) = station.run(feeds).await;
     hw.release(Instant::now());
+    access.shutdown();
     trigger.shutdown().await;
     let _ = std::fs::remove_file(&config.control.socket);
     tracing::info!("stopped");

@@ -5,10 +5,13 @@
 //! loop {
 //!     drain engine.poll_output() until None:
 //!         Transmit -> SIP socket     Media -> media task
-//!         Relay    -> hardware       Event -> event bus + log
+//!         Relay    -> hardware; if it accepted: door monitor (grant), and
+//!                     for an unlock also the credential (Wiegand, OSDP)
+//!         Event    -> event bus + log
 //!     wait for the first of: a SIP message, RTP news (DTMF, activity),
-//!         a button press, a control command, the engine's or the relay's
-//!         deadline, SIGINT/SIGTERM
+//!         a button press, a control command, access news (door inputs,
+//!         panel commands, OSDP link, Wiegand reports), the engine's or the
+//!         relay's deadline, SIGINT/SIGTERM
 //!     feed it (handle_input / handle_timeout), with now = Instant::now()
 //!     WATCHDOG=1 to systemd when due (see super::systemd)
 //! }
@@ -22,10 +25,11 @@
 use crate::control::{ControlCommand, ControlRequest, Reply};
 use crate::engine::{Command, Engine, Input, MediaCommand, Output, RelayCommand};
 use crate::events::EventBus;
+use crate::shell::access::{self, Access, AccessNews, PanelAction};
 use crate::shell::hardware::{Hardware, RelayChange};
 use crate::shell::systemd::Notifier;
 use crate::shell::transport::{Inbound, SipSender};
-use ds_hw::ButtonEvent;
+use ds_hw::{ButtonEvent, DoorEvent, DoorInput, DoorOutput};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -44,6 +48,8 @@ pub struct Feeds {
     pub presses: mpsc::UnboundedReceiver<ButtonEvent>,
     /// Control-socket commands.
     pub control: mpsc::Receiver<ControlRequest>,
+    /// Door inputs, panel commands, link and frame reports.
+    pub access: mpsc::UnboundedReceiver<AccessNews>,
     /// Counts stop requests (SIGINT/SIGTERM, see [`super::stop_on_signals`]):
     /// the first starts the graceful shutdown, the second cuts it short.
     pub stop: watch::Receiver<u32>,
@@ -55,6 +61,8 @@ pub struct Station {
     pub engine: Engine,
     /// Relay and buttons.
     pub hw: Hardware,
+    /// Wiegand, OSDP and the door inputs.
+    pub access: Access,
     /// SIP out.
     pub sip: SipSender,
     /// Media commands out.
@@ -68,6 +76,7 @@ pub struct Station {
 /// Why the loop stopped waiting.
 enum Wake {
     Input(Input),
+    Access(AccessNews),
     Control(ControlRequest),
     Deadline,
     Signal,
@@ -76,7 +85,7 @@ enum Wake {
 
 impl Station {
     /// Run until a stop signal; then shut down gracefully.
-    pub async fn run(mut self, mut feeds: Feeds) -> Hardware {
+    pub async fn run(mut self, mut feeds: Feeds) -> (Hardware, Access) {
         loop {
             self.notifier.tick(Instant::now());
             self.drain(Instant::now());
@@ -107,7 +116,7 @@ impl Station {
         }
         self.drain(Instant::now());
         self.sip.close();
-        self.hw
+        (self.hw, self.access)
     }
 
     async fn wait(&mut self, feeds: &mut Feeds, commands: bool) -> Wake {
@@ -127,6 +136,7 @@ impl Station {
                 None => Wake::Closed,
             },
             c = feeds.control.recv(), if commands => c.map_or(Wake::Closed, Wake::Control),
+            a = feeds.access.recv() => a.map_or(Wake::Closed, Wake::Access),
             _ = sleep => Wake::Deadline,
             _ = feeds.stop.wait_for(|n| *n >= if commands { 1 } else { 2 }) => Wake::Signal,
         }
@@ -137,6 +147,7 @@ impl Station {
         match wake {
             Wake::Input(input) => self.engine.handle_input(now, input),
             Wake::Control(request) => self.control(now, request),
+            Wake::Access(news) => self.access_news(now, news),
             Wake::Deadline => {
                 self.engine.handle_timeout(now);
                 let changes = self.hw.handle_timeout(now);
@@ -159,14 +170,15 @@ impl Station {
                         tracing::error!("the media task is gone; media command dropped");
                     }
                 }
-                Output::Relay(RelayCommand::Pulse(duration)) => match self.hw.pulse(now, duration) {
-                    Ok(changes) => log_relay(&changes),
-                    Err(e) => tracing::warn!(error = %e, "relay pulse refused"),
-                },
-                Output::Event(event) => {
-                    let line = self.bus.publish(now, &event);
-                    tracing::info!(target: "door_station::event", "{line}");
+                Output::Relay(RelayCommand::Pulse(duration)) => {
+                    if self.pulse(now, duration) {
+                        self.access.present_credential();
+                    }
                 }
+                Output::Relay(RelayCommand::PulseWithoutCredential(duration)) => {
+                    self.pulse(now, duration);
+                }
+                Output::Event(event) => self.publish(now, &event),
             }
         }
     }
@@ -183,6 +195,9 @@ impl Station {
                 Some(_) => self.feed(now, Command::Hangup),
             },
             ControlCommand::Unlock => self.feed(now, Command::Unlock),
+            ControlCommand::Door(open) => self.simulate(DoorInput::Contact, open),
+            ControlCommand::Exit => self.simulate(DoorInput::Exit, true),
+            ControlCommand::Tamper(on) => self.simulate(DoorInput::Tamper, on),
             ControlCommand::Status => match serde_json::to_value(self.engine.status()) {
                 Ok(v) => Reply::OkJson(v),
                 Err(e) => Reply::Err(format!("status: {e}")),
@@ -199,6 +214,71 @@ impl Station {
             return Reply::Err("a call is in progress; hangup first".into());
         }
         self.feed(now, Command::Call(uri))
+    }
+
+    fn simulate(&self, input: DoorInput, level: bool) -> Reply {
+        match self.access.simulate(input, level) {
+            Ok(()) => Reply::Ok,
+            Err(e) => Reply::Err(e),
+        }
+    }
+
+    /// Pulse the relay; `true` if it accepted (the door monitor is told).
+    fn pulse(&mut self, now: Instant, duration: Duration) -> bool {
+        match self.hw.pulse(now, duration) {
+            Ok(changes) => {
+                log_relay(&changes);
+                self.access.granted(now, duration);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "relay pulse refused");
+                false
+            }
+        }
+    }
+
+    fn publish(&self, now: Instant, event: &crate::engine::Event) {
+        let line = self.bus.publish(now, event);
+        tracing::info!(target: "door_station::event", "{line}");
+    }
+
+    fn access_news(&mut self, now: Instant, news: AccessNews) {
+        match news {
+            AccessNews::Door(DoorOutput::Unlock(hold)) => self.engine.handle_input(now, Input::ExitRequest { hold }),
+            AccessNews::Door(DoorOutput::Event(event)) => {
+                if let DoorEvent::Tamper { active, .. } = event {
+                    self.access.set_tamper(active);
+                }
+                self.publish(now, &access::door_event(event));
+            }
+            AccessNews::Panel(command) => {
+                let (event, action) = access::panel_command(&command);
+                match event {
+                    Some(event) => self.publish(now, &event),
+                    None => tracing::info!(?command, "panel command"),
+                }
+                match action {
+                    PanelAction::Open(hold) => self.engine.handle_input(now, Input::PanelOpen { hold }),
+                    PanelAction::Release => log_relay(&self.hw.release(now)),
+                    PanelAction::None => {}
+                }
+            }
+            AccessNews::Link(link) => {
+                self.publish(now, &crate::engine::Event::Osdp { online: link.online, secure: link.secure })
+            }
+            AccessNews::Frame(report) => {
+                if !report.sent {
+                    tracing::warn!(overruns = report.overruns, "Wiegand frame given up: its timing overran twice");
+                }
+                let event = crate::engine::Event::Wiegand {
+                    bits: report.bits.len(),
+                    sent: report.sent,
+                    overruns: report.overruns,
+                };
+                self.publish(now, &event);
+            }
+        }
     }
 
     fn feed(&mut self, now: Instant, command: Command) -> Reply {

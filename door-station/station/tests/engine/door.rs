@@ -163,3 +163,27 @@ fn keys_sent_both_as_rfc4733_and_info_count_once() {
     assert_eq!(unlocks(&mut h), vec![UnlockResult::Opened]);
     assert_eq!(h.relay.len(), 1);
 }
+
+#[test]
+fn exit_and_panel_open_without_the_credential_and_extend_a_running_pulse() {
+    use door_station::engine::RelayState;
+    let mut h = Harness::new(config());
+    h.take_events();
+    h.input(Input::ExitRequest { hold: Duration::from_secs(5) });
+    assert_eq!(h.relay, vec![RelayCommand::PulseWithoutCredential(Duration::from_secs(5))]);
+    assert_eq!(
+        h.take_events(),
+        vec![Event::Relay { state: RelayState::On }, Event::Unlock { by: "exit".into(), result: UnlockResult::Opened }]
+    );
+    h.advance(Duration::from_secs(1));
+    h.input(Input::PanelOpen { hold: Duration::from_secs(2) });
+    assert_eq!(h.relay[1], RelayCommand::PulseWithoutCredential(Duration::from_secs(2)));
+    assert_eq!(h.take_events(), vec![Event::Unlock { by: "panel".into(), result: UnlockResult::Opened }]);
+    // The exit's 5 s still hold: the shorter panel pulse does not end it early.
+    h.advance(Duration::from_secs(3));
+    assert!(h.take_events().is_empty());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.take_events(), vec![Event::Relay { state: RelayState::Off }]);
+    h.input(Input::Command(Command::Unlock));
+    assert_eq!(h.relay[2], RelayCommand::Pulse(Duration::from_millis(3000)), "a local unlock presents the credential");
+}

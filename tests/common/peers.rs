@@ -142,6 +142,23 @@ pub fn sipp_uas_info(
     sipp_uas(h, tag, &uas, limit)
 }
 
+/// SIPp as `uas_fork_race.xml` on 127.0.0.1:`port`: one UAS playing a forking proxy whose two
+/// branches (To tags `…ForkA…`, `…ForkB…`) send 183s, then 200 A and, right after its ACK,
+/// 200 B; it expects the ACK for B, a BYE for B within 2 s and, later, the BYE for A. Its
+/// action log names each.
+pub fn sipp_fork_race(
+    h: &mut Harness,
+    tag: &str,
+    port: u16,
+    media_port: u16,
+    limit: Duration,
+) -> ProcId {
+    let scenario = sipp_scenario("uas_fork_race.xml");
+    let mut cmd = sipp_command(h, tag, &scenario, port, media_port, limit);
+    cmd.args(["-m", "1", "-s", "everyone"]);
+    h.spawn(tag, cmd, false)
+}
+
 /// What a SIPp UAC call (`uac_invite_dtmf.xml`) does.
 pub struct UacCall<'a> {
     /// `ip:port` the INVITE goes to.

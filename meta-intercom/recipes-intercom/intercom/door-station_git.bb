@@ -14,12 +14,17 @@ SRC_URI += "file://door-station.service \
 
 INTERCOM_PACKAGE = "door-station"
 
-# Cargo features of the door-station package.
-#   rpi:  GPIO call buttons and relay through rppal (/dev/gpiochip*)
-#   osdp: OSDP reader emulation towards an access-control panel (libosdp, RS-485)
-PACKAGECONFIG ??= "rpi"
+# Cargo features of the door-station package (the OSDP reader, libosdp, is
+# always built: it is small and idle unless [osdp] is configured).
+#   rpi:  GPIO buttons, relay, Wiegand, door inputs and RS-485 direction (rppal)
+#   gst:  GStreamer camera (v4l2src, v4l2h264enc), microphone, speaker, echo canceller
+#   alsa: ALSA microphone and speaker
+#   v4l:  V4L2 capture through libv4l (bindings generated with clang)
+PACKAGECONFIG ??= "rpi gst alsa v4l"
 PACKAGECONFIG[rpi] = "--features rpi"
-PACKAGECONFIG[osdp] = "--features osdp"
+PACKAGECONFIG[gst] = "--features gst,,gstreamer1.0 gstreamer1.0-plugins-base,gstreamer1.0-plugins-good"
+PACKAGECONFIG[alsa] = "--features alsa,,alsa-lib"
+PACKAGECONFIG[v4l] = "--features v4l,,v4l-utils clang-native"
 
 # /dev/gpiochip* is root-only by default: the udev rule gives it to group gpio.
 GROUPADD_PARAM:${PN} = "--system gpio"

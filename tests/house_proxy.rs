@@ -32,6 +32,8 @@ const DAVE_RTP: (u16, u16) = (21400, 21498);
 const BOB_PORT: u16 = 15120;
 const BOB_MEDIA: u16 = 21600;
 const RELAY: (u16, u16) = (41200, 41299);
+/// After the answer the relay connects only the answering leg; copies in flight may still land.
+const ANSWER_SLACK_S: f64 = 0.5;
 
 /// dave is not among the sample users: HA1s of `dave:home:secret`.
 const DAVE_PASSWD: &str = "dave@home md5:989468332867620584ac85e9b268e423 \
@@ -246,13 +248,18 @@ fn check_wire(cap: &Capture, spec: &StationSpec) {
          it sent to {video_out:?}"
     );
     for (who, _, range) in devices {
-        let early = rtp
+        let times: Vec<f64> = rtp
             .iter()
-            .filter(|p| {
-                relay.contains(&p.src) && (range.0..=range.1).contains(&p.dst) && h264.contains(&p.pt) && p.time < t200
-            })
-            .count();
+            .filter(|p| relay.contains(&p.src) && (range.0..=range.1).contains(&p.dst) && h264.contains(&p.pt))
+            .map(|p| p.time)
+            .collect();
+        let early = times.iter().filter(|&&t| t < t200).count();
         assert!(early > 0, "{who} received no H264 (pts {h264:?}) from the relay {RELAY:?} before carol's 200");
+        let late = times.iter().filter(|&&t| t > t200 + ANSWER_SLACK_S).count();
+        assert!(
+            who == "carol" || late == 0,
+            "{who} (not answering) still got {late} H264 packets from the relay {ANSWER_SLACK_S} s after carol's 200"
+        );
     }
     let dtmf = cap.rtp_events().into_iter().any(|e| station.contains(&e.dst) && e.event == 11);
     assert!(dtmf, "no RFC 4733 event 11 (#) reached the station's RTP ports");

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The `make run` demo, all on loopback: kamailio as the house proxy on 127.0.0.1:5070, a baresip
-# resident "alice" registered with it (answers with early media, then picks up), and the door
-# station with simulated hardware. After the station registers, the demo presses the button;
-# alice sees the early video, answers after a few seconds and sends `#`, which opens the door
-# (the simulated relay logs its edges). The station's JSON events are printed as they happen.
-# Ctrl-C stops everything.
+# The `make run` demo, all on loopback: our intercom-proxy as the house proxy on 127.0.0.1:5070
+# (registrar with digest auth, the route `everyone` = alice, and the early-media relay), a baresip
+# resident "alice" registered with it by digest (answers with early media, then picks up), and
+# the door station with simulated hardware. After the station registers, the demo presses the
+# button; alice sees the early video through the relay, answers after a few seconds and sends
+# `#`, which opens the door (the simulated relay logs its edges). The station's JSON events are
+# printed as they happen. Ctrl-C stops everything.
 #
-#   assets/demo/run.sh BIN_DIR        e.g. target/release (holds the door-station binary)
+#   assets/demo/run.sh BIN_DIR        e.g. target/release (holds door-station and intercom-proxy)
 #
 # While it runs, press the button again or look at the status from another terminal:
 #   echo "press 1" | socat - UNIX-CONNECT:<socket printed below>
@@ -17,15 +18,18 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PEERS=$ROOT/tests/peers
 STATION=$BIN_DIR/door-station
+PROXY=$BIN_DIR/intercom-proxy
+PROXY_PORT=5070
 STATION_PORT=15090
 ANSWER_AFTER_S=${ANSWER_AFTER_S:-5}
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "demo: '$1' is missing: install the Debian package '$2'" >&2; exit 1; }; }
-need kamailio kamailio
 need baresip baresip
 need socat socat
 need python3 python3
-[ -x "$STATION" ] || { echo "demo: $STATION not found: build it first (make build)" >&2; exit 1; }
+for bin in "$STATION" "$PROXY"; do
+    [ -x "$bin" ] || { echo "demo: $bin not found: build it first (make build)" >&2; exit 1; }
+done
 
 RUN=$(mktemp -d /tmp/door-station-demo.XXXXXX)
 PIDS=()
@@ -57,31 +61,57 @@ wait_for() { # FILE REGEX SECONDS WHAT
 ctl() { printf '%s\n' "$*" | socat -t 2 - "UNIX-CONNECT:$RUN/control.sock"; }
 alice() { python3 "$PEERS/tools/baresip_ctrl.py" 127.0.0.1:4444 "$@" >> "$RUN/alice-ctrl.log" 2>&1; }
 
-echo "demo: house proxy (kamailio) on udp:127.0.0.1:5070, logs in $RUN"
-RUNDIR=$RUN/kamailio EVERYONE=alice AUTH=1 TIMEOUT=86400 sh "$PEERS/kamailio/run.sh" > "$RUN/kamailio.log" 2>&1 &
-PIDS+=($!)
-wait_for "$RUN/kamailio.log" 'Listening on' 10 "kamailio"
+echo "demo: house proxy (intercom-proxy) on udp:127.0.0.1:$PROXY_PORT, logs in $RUN"
+printf '<sip:everyone@home> <sip:alice@home>\n' > "$RUN/routes"
+cat > "$RUN/proxy.toml" <<EOF
+domains = ["home"]
 
-echo "demo: resident alice (baresip, early media + video) on 127.0.0.1:15066"
-SIP_USER=alice PORT=15066 CTRL_PORT=4444 DOMAIN=127.0.0.1:5070 ANSWERMODE=early VIDEO=1 \
+[listen]
+udp = ["127.0.0.1:$PROXY_PORT"]
+tcp = ["127.0.0.1:$PROXY_PORT"]
+
+[auth]
+enabled = true
+# the sample users (alice, bob, carol, door @home), password "secret"
+passwd = "$ROOT/assets/passwd"
+
+[registrar]
+store = "$RUN/bindings.jsonl"
+
+[routing]
+routes = "$RUN/routes"
+
+[relay]
+enabled = true
+address = "127.0.0.1"
+port_min = 40000
+port_max = 40099
+EOF
+"$PROXY" --config "$RUN/proxy.toml" --check-config
+RUST_LOG=${RUST_LOG:-info} NO_COLOR=1 "$PROXY" --config "$RUN/proxy.toml" > "$RUN/proxy.log" 2>&1 &
+PIDS+=($!)
+wait_for "$RUN/proxy.log" 'intercom-proxy up' 10 "intercom-proxy"
+
+echo "demo: resident alice (baresip, digest, early media + video) on 127.0.0.1:15066"
+SIP_USER=alice PORT=15066 CTRL_PORT=4444 DOMAIN=127.0.0.1:$PROXY_PORT AUTH_PASS=secret ANSWERMODE=early VIDEO=1 \
     RTP_PORTS=17000-17099 TIMEOUT=86400 RUNDIR=$RUN/alice sh "$PEERS/baresip/run.sh" > "$RUN/alice.log" 2>&1 &
 PIDS+=($!)
-wait_for "$RUN/kamailio.log" 'REGISTER sip:alice@' 15 "alice to register"
+wait_for "$RUN/bindings.jsonl" '"aor":"alice@home"' 15 "alice to register"
 
 cat > "$RUN/station.toml" <<EOF
 [sip]
 user = "door"
-domain = "sip.test"
+domain = "home"
 display_name = "Front door (demo)"
 password = "secret"
-registrar = "127.0.0.1:5070"
-outbound_proxy = "127.0.0.1:5070"
+registrar = "127.0.0.1:$PROXY_PORT"
+outbound_proxy = "127.0.0.1:$PROXY_PORT"
 listen = "127.0.0.1:$STATION_PORT"
 transport = "udp"
 register_expires = 300
 
 [[button]]
-target = "sip:everyone@sip.test"
+target = "sip:everyone@home"
 gpio = 17
 
 [calls]
@@ -89,7 +119,7 @@ ring_timeout_s = 30
 max_call_s = 120
 rtp_timeout_s = 30
 early_media_limit = 4
-allow_callers = ["*@127.0.0.1", "*@sip.test"]
+allow_callers = ["*@127.0.0.1", "*@home"]
 
 [media]
 rtp_port_min = 20900
@@ -98,7 +128,7 @@ video = true
 
 [unlock]
 code = "#"
-allow = ["*@127.0.0.1", "*@sip.test"]
+allow = ["*@127.0.0.1", "*@home"]
 
 [relay]
 backend = "sim"
@@ -121,9 +151,13 @@ for _ in $(seq 100); do [ -S "$RUN/control.sock" ] && break; sleep 0.1; done
 
 echo "demo: control socket $RUN/control.sock; events follow (Ctrl-C stops)"
 echo "----------------------------------------------------------------------"
-# The event stream: keep the writing side open so socat does not close the connection.
-( echo events; exec sleep 86400 ) | socat - "UNIX-CONNECT:$RUN/control.sock" | sed -u "1{/^ok\$/d}" | tee "$RUN/events.jsonl" &
+# The event stream: keep the writing side open so socat does not close the connection. The
+# stopping side waits for the whole pipeline, so the sleep holding it open is stopped too.
+( echo "$BASHPID" > "$RUN/events.pid"; echo events; exec sleep 86400 ) \
+    | socat - "UNIX-CONNECT:$RUN/control.sock" | sed -u "1{/^ok\$/d}" | tee "$RUN/events.jsonl" &
 PIDS+=($!)
+wait_for "$RUN/events.pid" '^[0-9]+$' 5 "the event stream"
+PIDS+=("$(cat "$RUN/events.pid")")
 
 wait_for "$RUN/events.jsonl" '"event" *: *"registered"' 20 "the station to register"
 echo "demo: pressing the button: $(ctl press 1)"

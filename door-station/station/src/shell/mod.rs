@@ -30,6 +30,7 @@ pub mod access;
 pub mod hardware;
 pub mod media;
 pub mod rtcp;
+pub mod rtcp_report;
 pub mod rtp;
 pub mod shutdown;
 pub mod sources;

@@ -15,6 +15,30 @@ pub struct MediaPaths {
     /// SRTP keys per stream (plain RTP when not negotiated); boxed, as
     /// media commands travel in the engine's outputs.
     pub srtp: Box<StreamProtection>,
+    /// Where the peer takes RTCP per stream: its `a=rtcp` port (RFC 3605)
+    /// or RTP port + 1, at the stream's RTP address.
+    pub rtcp: RtcpTargets,
+}
+
+/// The peer's RTCP addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RtcpTargets {
+    /// Audio RTCP.
+    pub audio: Option<std::net::SocketAddr>,
+    /// Video RTCP.
+    pub video: Option<std::net::SocketAddr>,
+}
+
+impl RtcpTargets {
+    /// From the negotiated paths and the peer's SDP.
+    pub fn of(rtp: &Negotiated, remote: &SessionDescription) -> RtcpTargets {
+        let at = |path: Option<&sdp::MediaPath>, kind: &str| {
+            let path = path?;
+            let m = remote.media.iter().find(|m| m.kind == kind && !m.is_rejected())?;
+            Some(std::net::SocketAddr::new(path.remote.ip(), m.rtcp_port()))
+        };
+        RtcpTargets { audio: at(rtp.audio.as_ref(), "audio"), video: at(rtp.video.as_ref(), "video") }
+    }
 }
 
 impl std::ops::Deref for MediaPaths {
@@ -52,7 +76,8 @@ pub fn negotiate(offer: &SessionDescription, answer: &[u8]) -> Option<MediaPaths
     let srtp = sdes::accept_answer(offer, &answer)
         .map_err(|e| tracing::warn!(error = %e, "the answer's SRTP is not usable; no media"))
         .ok()?;
-    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp: Box::new(srtp) })
+    let rtcp = RtcpTargets::of(&rtp, &answer);
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp: Box::new(srtp), rtcp })
 }
 
 /// Our answer to a remote offer body, and its paths; `None` when the body is
@@ -65,7 +90,8 @@ pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, Medi
     let policy = core.cfg.media.srtp;
     let srtp = sdes::protect_answer(&offer, &mut answer, policy, || key(core));
     let rtp = sdp::negotiate_answered(&sdes::as_plain(&offer), &answer);
-    (rtp.audio.is_some() || rtp.video.is_some()).then_some((answer, MediaPaths { rtp, srtp: Box::new(srtp) }))
+    let rtcp = RtcpTargets::of(&rtp, &offer);
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some((answer, MediaPaths { rtp, srtp: Box::new(srtp), rtcp }))
 }
 
 /// True when the remote side sends us something (audio or video), so its

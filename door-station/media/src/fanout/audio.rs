@@ -93,6 +93,11 @@ impl AudioFanout {
         self.destinations.remove(&id).map(|d| d.sender)
     }
 
+    /// The RTP sender of `id` (its SSRC and counters, for RTCP reports).
+    pub fn sender_of(&self, id: DestinationId) -> Option<&RtpSender> {
+        self.destinations.get(&id).map(|d| &d.sender)
+    }
+
     /// Changes the expected loss the Opus encoder plans its FEC for.
     pub fn set_packet_loss_percent(&mut self, percent: u8) -> Result<(), FanoutError> {
         if percent > 100 {

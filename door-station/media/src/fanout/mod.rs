@@ -96,6 +96,11 @@ impl VideoFanout {
         self.destinations.values().any(|d| !d.started)
     }
 
+    /// The RTP sender of `id` (its SSRC and counters, for RTCP reports).
+    pub fn sender_of(&self, id: DestinationId) -> Option<&RtpSender> {
+        self.destinations.get(&id).map(|d| &d.sender)
+    }
+
     /// Whether `id` is receiving packets (it has had its key frame).
     pub fn is_sending(&self, id: DestinationId) -> bool {
         self.destinations.get(&id).is_some_and(|d| d.started)

@@ -13,11 +13,17 @@
 //! telephone-event payload type ([`ActiveCall`]), and the speaker thread
 //! ([`speaker`]) which codecs the answered call's audio uses.
 //!
+//! Each stream of each dialog also gets RTCP reports at the peer's RTCP
+//! address ([`reports`]), on the schedule of a [`ReportTimer`].
+//!
+//! [`reports`]: crate::shell::reports
 //! [`sources`]: crate::shell::sources
 //! [`speaker`]: crate::shell::speaker
 
 use crate::config::StationConfig;
 use crate::engine::{CallId, MediaCommand};
+use crate::shell::reports::{self, Reporter, SharedReceptions, Stream};
+use crate::shell::rtcp_report::{REPORT_INTERVAL, ReportTimer};
 use crate::shell::rtp::{ActiveCall, RtpSockets};
 use crate::shell::shutdown::Shutdown;
 use crate::shell::sources::{self, Control, Frame, SourceThread};
@@ -110,7 +116,15 @@ pub fn spawn(
         speaker: speaker.as_ref().map(Speaker::sender),
         camera: camera.as_ref().map(SourceThread::controller),
     };
+    let cname = format!("door-station@{}", sockets.audio.local_addr().map(|a| a.ip().to_string()).unwrap_or_default());
     let task = MediaTask {
+        rtcp: RtcpSide {
+            socks: (sockets.audio_rtcp, sockets.video_rtcp),
+            reporters: HashMap::new(),
+            receptions: sockets.receptions,
+            timer: ReportTimer::new(std::time::Instant::now(), REPORT_INTERVAL, rand::random()),
+            cname,
+        },
         audio_sock: sockets.audio,
         video_sock: sockets.video,
         video: VideoFanout::new(H264Packetizer::new(DEFAULT_MAX_PAYLOAD)?),
@@ -160,7 +174,18 @@ impl Devices {
     }
 }
 
+/// The RTCP reports' side of the media task.
+struct RtcpSide {
+    /// Audio and video RTCP sockets.
+    socks: (Arc<UdpSocket>, Arc<UdpSocket>),
+    reporters: HashMap<(DestinationId, Stream), Reporter>,
+    receptions: SharedReceptions,
+    timer: ReportTimer,
+    cname: String,
+}
+
 struct MediaTask {
+    rtcp: RtcpSide,
     audio_sock: Arc<UdpSocket>,
     video_sock: Arc<UdpSocket>,
     video: VideoFanout,
@@ -181,7 +206,9 @@ impl MediaTask {
         mut shutdown: Shutdown,
     ) {
         loop {
+            let report_at = tokio::time::Instant::from_std(self.rtcp.timer.next_timeout());
             tokio::select! {
+                _ = tokio::time::sleep_until(report_at) => self.report(),
                 c = commands.recv() => match c {
                     Some(c) => self.command(c),
                     None => break,
@@ -193,6 +220,31 @@ impl MediaTask {
         // Joins the device threads (a frame's worth) and finishes the
         // speaker's file before the process exits.
         drop(self.devices);
+    }
+
+    fn report(&mut self) {
+        let now = std::time::Instant::now();
+        if self.rtcp.timer.handle_timeout(now) {
+            let r = &mut self.rtcp;
+            let socks = (&*r.socks.0, &*r.socks.1);
+            let wall = (now, std::time::SystemTime::now());
+            reports::send_reports(socks, &mut r.reporters, (&self.video, &self.audio), &r.receptions, wall, &r.cname);
+        }
+    }
+
+    /// Reports for each stream of dialog `id` whose peer takes RTCP.
+    fn add_reporters(&mut self, id: DestinationId, paths: &MediaPaths) {
+        let streams = [
+            (Stream::Audio, paths.rtcp.audio, &paths.srtp.audio, paths.audio.as_ref()),
+            (Stream::Video, paths.rtcp.video, &paths.srtp.video, paths.video.as_ref()),
+        ];
+        for (stream, addr, keys, path) in streams {
+            let (Some(addr), Some(path)) = (addr, path) else { continue };
+            let now = std::time::Instant::now();
+            if let Some(r) = Reporter::new(addr, keys, rand::random(), now, path.codec.clock) {
+                self.rtcp.reporters.insert((id, stream), r);
+            }
+        }
     }
 
     fn command(&mut self, command: MediaCommand) {
@@ -220,6 +272,7 @@ impl MediaTask {
         self.next_id += 1;
         self.add_video(id, paths.video.as_ref(), &paths.srtp.video);
         self.add_audio(id, paths.audio.as_ref(), &paths.srtp.audio);
+        self.add_reporters(id, &paths);
         self.dialogs.insert(key, Dialog { id, paths });
     }
 
@@ -284,6 +337,7 @@ impl MediaTask {
             self.audio.remove_destination(d.id);
             self.video_addrs.remove(&d.id);
             self.audio_addrs.remove(&d.id);
+            self.rtcp.reporters.retain(|(id, _), _| *id != d.id);
         }
         if self.devices.playing.as_ref() == Some(key) {
             self.devices.playing = None;

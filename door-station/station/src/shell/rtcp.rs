@@ -1,8 +1,10 @@
 //! RTCP on the odd ports (RFC 3550 §11): a receiver of our video asking for
 //! a picture (PLI, RFC 4585 §6.3.1; FIR, RFC 5104 §4.3.1) gets a key frame
-//! from the camera. Anything else arriving is read and dropped; in an SRTP
-//! call only authenticated SRTCP counts.
+//! from the camera. A sender report is remembered for our reports'
+//! LSR/DLSR ([`crate::shell::reports`]); anything else is read and
+//! dropped. In an SRTP call only authenticated SRTCP counts.
 
+use crate::shell::reports::{SharedReceptions, Stream};
 use crate::shell::rtp::{ActiveCall, Unprotect};
 use crate::shell::shutdown::Shutdown;
 use crate::shell::sources::Control;
@@ -26,9 +28,9 @@ pub fn wants_keyframe(datagram: &[u8]) -> bool {
 /// Reads `sock` until shutdown; key-frame requests go to `camera`. In an
 /// SRTP call the video stream's keys authenticate and decrypt (SRTCP).
 pub fn spawn(
-    sock: Arc<UdpSocket>,
+    (sock, stream): (Arc<UdpSocket>, Stream),
     camera: Option<Sender<Control>>,
-    active: watch::Receiver<Option<ActiveCall>>,
+    (active, receptions): (watch::Receiver<Option<ActiveCall>>, SharedReceptions),
     mut shutdown: Shutdown,
 ) {
     tokio::spawn(async move {
@@ -39,7 +41,13 @@ pub fn spawn(
                 r = sock.recv_from(&mut buf) => match r {
                     Ok((n, from)) if {
                         let active = active.borrow().clone();
-                        srtcp.control(&buf[..n], active.as_ref().map(|a| &a.srtp.video)).is_some_and(|p| wants_keyframe(&p))
+                        let keys = active.as_ref().map(|a| if stream == Stream::Video { &a.srtp.video } else { &a.srtp.audio });
+                        let plain = srtcp.control(&buf[..n], keys);
+                        if let (Some(p), Ok(mut rx)) = (&plain, receptions.lock()) {
+                            let reception = if stream == Stream::Video { &mut rx.video } else { &mut rx.audio };
+                            reception.on_rtcp(std::time::Instant::now(), p);
+                        }
+                        plain.is_some_and(|p| wants_keyframe(&p))
                     } => {
                         tracing::debug!(%from, "RTCP picture request");
                         if let Some(c) = &camera {

@@ -15,6 +15,7 @@
 
 use crate::engine::{CallId, DtmfVia, Input, StreamProtection};
 use ds_media::srtp::{Protection, SrtpSession};
+use crate::shell::reports::SharedReceptions;
 use crate::shell::shutdown::Shutdown;
 use crate::shell::speaker::SpeakerInput;
 use ds_media::jitter::Arrival;
@@ -41,6 +42,8 @@ pub struct RtpSockets {
     pub audio_rtcp: Arc<UdpSocket>,
     /// Video RTCP (video port + 1).
     pub video_rtcp: Arc<UdpSocket>,
+    /// What arrives from the peer, for our RTCP reports.
+    pub receptions: SharedReceptions,
 }
 
 impl RtpSockets {
@@ -56,7 +59,7 @@ impl RtpSockets {
                 && let Ok(video_rtcp) = bind(port + 3).await
             {
                 let [audio, video, audio_rtcp, video_rtcp] = [audio, video, audio_rtcp, video_rtcp].map(Arc::new);
-                return Ok(RtpSockets { audio, video, audio_rtcp, video_rtcp });
+                return Ok(RtpSockets { audio, video, audio_rtcp, video_rtcp, receptions: SharedReceptions::default() });
             }
             port += 2;
         }
@@ -144,9 +147,10 @@ pub fn spawn_receivers(
     speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     shutdown: &Shutdown,
 ) {
-    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), (true, speaker), shutdown.fork());
+    let rx = sockets.receptions.clone();
+    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), (true, speaker, rx.clone()), shutdown.fork());
     tokio::spawn(audio);
-    tokio::spawn(receive(sockets.video.clone(), active, inputs, (false, None), shutdown.fork()));
+    tokio::spawn(receive(sockets.video.clone(), active, inputs, (false, None, rx), shutdown.fork()));
 }
 
 /// The active call's audio (not its telephone-events) to the speaker.
@@ -155,6 +159,14 @@ fn to_speaker(speaker: &std::sync::mpsc::Sender<SpeakerInput>, now: Instant, dat
         && Some(packet.header.payload_type) != active.telephone_event
     {
         let _ = speaker.send(SpeakerInput::Packet(now, Arrival::from(&packet)));
+    }
+}
+
+/// The active call's RTP counts for our reception reports.
+fn note_reception(receptions: &SharedReceptions, datagram: &[u8], audio: bool, active: bool) {
+    if let (true, Ok(p), Ok(mut rx)) = (active, ds_media::rtp_session::parse(datagram), receptions.lock()) {
+        let r = if audio { &mut rx.audio } else { &mut rx.video };
+        r.on_rtp(p.header.ssrc, p.header.sequence_number);
     }
 }
 
@@ -196,7 +208,7 @@ async fn receive(
     sock: Arc<UdpSocket>,
     active: watch::Receiver<Option<ActiveCall>>,
     inputs: mpsc::Sender<Input>,
-    (dtmf, speaker): (bool, Option<std::sync::mpsc::Sender<SpeakerInput>>),
+    (dtmf, speaker, receptions): (bool, Option<std::sync::mpsc::Sender<SpeakerInput>>, SharedReceptions),
     mut shutdown: Shutdown,
 ) {
     let mut srtp = Unprotect::default();
@@ -216,6 +228,7 @@ async fn receive(
                     let (now, active) = (Instant::now(), active.borrow().clone());
                     match srtp.datagram(&buf[..n], active.as_ref().map(|a| if dtmf { &a.srtp.audio } else { &a.srtp.video })) {
                         Some(rtp) => {
+                            note_reception(&receptions, &rtp, dtmf, active.is_some());
                             if let (Some(sp), Some(a)) = (&speaker, &active) {
                                 to_speaker(sp, now, &rtp, a);
                             }

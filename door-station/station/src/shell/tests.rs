@@ -57,6 +57,11 @@ struct Uas {
 }
 
 impl Uas {
+    async fn bind() -> Uas {
+        let bind = || UdpSocket::bind("127.0.0.1:0");
+        Uas { sip: bind().await.unwrap(), audio: bind().await.unwrap(), video: bind().await.unwrap() }
+    }
+
     async fn recv_request(&self, method: Method) -> (Request, SocketAddr) {
         let mut buf = vec![0u8; 65535];
         guard("a request", async {
@@ -84,11 +89,15 @@ impl Uas {
     }
 
     async fn answer(&self, invite: &Request, to: SocketAddr, status: u16, reason: &str) {
+        self.answer_with(invite, to, (status, reason), self.sdp()).await;
+    }
+
+    async fn answer_with(&self, invite: &Request, to: SocketAddr, (status, reason): (u16, &str), sdp: String) {
         let mut resp = Response::for_request(invite, status, reason);
         let to_value = format!("{};tag=uas1", invite.headers.get("To").unwrap());
         resp.headers.set("To", to_value);
         let contact = format!("<sip:alice@{}>", self.sip.local_addr().unwrap());
-        let resp = resp.with_header("Contact", contact).with_body("application/sdp", self.sdp());
+        let resp = resp.with_header("Contact", contact).with_body("application/sdp", sdp);
         self.sip.send_to(&resp.to_bytes(), to).await.unwrap();
     }
 
@@ -215,11 +224,7 @@ impl Events {
 #[tokio::test]
 async fn bell_call_with_early_media_then_dtmf_opens_and_stop_hangs_up() {
     let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-{}", std::process::id())));
-    let uas = Uas {
-        sip: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-        audio: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-        video: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-    };
+    let uas = Uas::bind().await;
     let config = station_config(&dir.0, uas.sip.local_addr().unwrap());
     let socket = config.control.socket.clone();
     let (stop_tx, stop) = watch::channel(0);
@@ -257,11 +262,7 @@ async fn bell_call_with_early_media_then_dtmf_opens_and_stop_hangs_up() {
 #[tokio::test]
 async fn look_at_the_door_auto_answers_allowed_callers_with_video_and_refuses_others() {
     let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-in-{}", std::process::id())));
-    let uas = Uas {
-        sip: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-        audio: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-        video: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-    };
+    let uas = Uas::bind().await;
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = station_config_on(&dir.0, uas.sip.local_addr().unwrap(), port);
     let station_sip: SocketAddr = ([127, 0, 0, 1], port).into();
@@ -338,5 +339,52 @@ async fn over_tcp_the_call_and_its_ack_share_one_connection() {
     assert_eq!(events.next("ended").await["reason"], "rejected");
 
     stop_tx.send_modify(|n| *n += 1);
+    guard("the station to stop", station).await.unwrap().expect("clean stop");
+}
+
+#[tokio::test]
+async fn the_peer_s_rtcp_port_gets_sender_reports_with_sdes_about_our_video() {
+    use ::rtcp::sender_report::SenderReport;
+    use ::rtcp::source_description::{SdesType, SourceDescription};
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-rtcp-{}", std::process::id())));
+    let uas = Uas::bind().await;
+    let video_rtcp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let config = station_config(&dir.0, uas.sip.local_addr().unwrap());
+    let socket = config.control.socket.clone();
+    let (stop_tx, stop) = watch::channel(0);
+    let station = tokio::spawn(run_station(config, stop));
+
+    assert_eq!(control(&socket, "press").await, "ok");
+    let (invite, station_sip) = uas.recv_request(Method::Invite).await;
+    let sdp = format!("{}a=rtcp:{}\r\n", uas.sdp(), video_rtcp.local_addr().unwrap().port());
+    uas.answer_with(&invite, station_sip, (200, "OK"), sdp).await;
+    uas.recv_request(Method::Ack).await;
+    let mut buf = vec![0u8; 2048];
+    let n = guard("video RTP", uas.video.recv(&mut buf)).await.unwrap();
+    let video_ssrc = ds_media::rtp_session::parse(&buf[..n]).unwrap().header.ssrc;
+
+    let (sr, sdes) = guard("an SR with packets", async {
+        loop {
+            let n = video_rtcp.recv(&mut buf).await.unwrap();
+            let mut bytes = &buf[..n];
+            let packets = ::rtcp::packet::unmarshal(&mut bytes).expect("well-formed compound RTCP");
+            let sr = packets[0].as_any().downcast_ref::<SenderReport>().expect("an SR first").clone();
+            let sdes = packets.get(1).and_then(|p| p.as_any().downcast_ref::<SourceDescription>()).expect("then SDES").clone();
+            if sr.packet_count > 0 {
+                return (sr, sdes);
+            }
+        }
+    })
+    .await;
+    assert_eq!(sr.ssrc, video_ssrc, "the report is about the stream we send");
+    assert!(sr.octet_count > sr.packet_count && sr.octet_count < sr.packet_count * 1500, "{sr:?}");
+    assert!(sr.ntp_time >> 32 > 3_900_000_000, "the NTP time is after 2023: {:x}", sr.ntp_time);
+    assert_eq!(sdes.chunks[0].source, video_ssrc);
+    assert_eq!(sdes.chunks[0].items[0].sdes_type, SdesType::SdesCname);
+    assert!(sdes.chunks[0].items[0].text.starts_with(b"door-station@"));
+
+    stop_tx.send_modify(|n| *n += 1);
+    let (bye, from) = uas.recv_request(Method::Bye).await;
+    uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
     guard("the station to stop", station).await.unwrap().expect("clean stop");
 }

@@ -32,7 +32,7 @@ pub fn assert_lifecycle(mut daemon: Command, dir: &Path, when_ready: impl FnOnce
     let _ = std::fs::remove_file(&path);
     let socket = UnixDatagram::bind(&path).unwrap();
     // Only a guard against a daemon that never speaks: no timing is asserted.
-    socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
     daemon.env("NOTIFY_SOCKET", &path).env("WATCHDOG_USEC", "200000").env_remove("WATCHDOG_PID");
     let mut child = Daemon(daemon.stdout(Stdio::null()).stderr(log).spawn().unwrap());

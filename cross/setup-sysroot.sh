@@ -20,7 +20,7 @@ ARCHES=${*:-arm64 armhf}
 TOOLS=${DS_TOOLS:-/opt/door-station-tools}
 # Target packages the media and hardware crates may link against, and the
 # arm64/armhf libc that qemu-user loads test binaries with.
-DEV_PKGS="libc6 libgstreamer1.0-dev libgstreamer-plugins-base1.0-0 libasound2-dev libopus-dev libv4l-dev libudev-dev"
+DEV_PKGS="libc6 libgstreamer1.0-dev libgstreamer-plugins-base1.0-0 liborc-0.4-dev libasound2-dev libopus-dev libv4l-dev libudev-dev"
 # Not co-installable across architectures: unpacked into the overlay instead.
 OVERLAY_PKGS="libgstreamer-plugins-base1.0-dev"
 HOST_PKGS="dpkg-dev pkg-config qemu-user-static python3 python3-venv ca-certificates"

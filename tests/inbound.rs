@@ -41,76 +41,34 @@ fn allowed_caller_sees_video_and_other_caller_gets_403() {
         rtp_ports,
     };
 
-    let (_, mut alice) = baresip(
-        &mut h,
-        "alice",
-        &peer("alice", ALICE_PORT, 4445, &alice_rtp),
-        secs(45),
-    );
+    let (_, mut alice) = baresip(&mut h, "alice", &peer("alice", ALICE_PORT, 4445, &alice_rtp), secs(45));
     alice.command_ok("dial", &door);
     let incoming = st.events.wait("incoming", secs(10), "alice's INVITE");
-    assert!(
-        incoming["from"]
-            .as_str()
-            .unwrap_or("")
-            .contains("alice@sip.test"),
-        "incoming from alice: {incoming}"
-    );
-    assert_eq!(
-        incoming["accepted"], true,
-        "alice is on allow_callers and must be auto-answered: {incoming}"
-    );
+    assert!(incoming["from"].as_str().unwrap_or("").contains("alice@sip.test"), "incoming from alice: {incoming}");
+    assert_eq!(incoming["accepted"], true, "alice is on allow_callers and must be auto-answered: {incoming}");
     std::thread::sleep(secs(4));
     alice.command_ok("hangup", "");
     st.events.wait("ended", secs(10), "alice hanging up");
 
-    let (_, mut mallory) = baresip(
-        &mut h,
-        "mallory",
-        &peer("mallory", MALLORY_PORT, 4446, &mallory_rtp),
-        secs(30),
-    );
+    let (_, mut mallory) = baresip(&mut h, "mallory", &peer("mallory", MALLORY_PORT, 4446, &mallory_rtp), secs(30));
     mallory.command_ok("dial", &door);
     let refused = st.events.wait("incoming", secs(10), "mallory's INVITE");
-    assert!(
-        refused["from"]
-            .as_str()
-            .unwrap_or("")
-            .contains("mallory@sip.test"),
-        "incoming from mallory: {refused}"
-    );
-    assert_eq!(
-        refused["accepted"], false,
-        "mallory is not on allow_callers: {refused}"
-    );
+    assert!(refused["from"].as_str().unwrap_or("").contains("mallory@sip.test"), "incoming from mallory: {refused}");
+    assert_eq!(refused["accepted"], false, "mallory is not on allow_callers: {refused}");
     std::thread::sleep(ms(1500));
     cap.finish(&mut h);
 
     let sip = cap.sip();
-    let answered = sip
-        .iter()
-        .any(|p| p.src == STATION_PORT && p.dst == ALICE_PORT && p.is_response(200, "INVITE"));
-    assert!(
-        answered,
-        "the station sent no 200 to alice's INVITE (see capture.txt)"
-    );
-    let rejected = sip
-        .iter()
-        .any(|p| p.src == STATION_PORT && p.dst == MALLORY_PORT && p.is_response(403, "INVITE"));
-    assert!(
-        rejected,
-        "the station sent no 403 to mallory's INVITE (see capture.txt)"
-    );
+    let answered = sip.iter().any(|p| p.src == STATION_PORT && p.dst == ALICE_PORT && p.is_response(200, "INVITE"));
+    assert!(answered, "the station sent no 200 to alice's INVITE (see capture.txt)");
+    let rejected = sip.iter().any(|p| p.src == STATION_PORT && p.dst == MALLORY_PORT && p.is_response(403, "INVITE"));
+    assert!(rejected, "the station sent no 403 to mallory's INVITE (see capture.txt)");
     let h264 = cap.h264_pts();
     let station = spec.rtp_port_min..=spec.rtp_port_max();
     let rtp = cap.rtp();
     let video_to = |range: (u16, u16)| {
         rtp.iter()
-            .filter(|p| {
-                station.contains(&p.src)
-                    && (range.0..=range.1).contains(&p.dst)
-                    && h264.contains(&p.pt)
-            })
+            .filter(|p| station.contains(&p.src) && (range.0..=range.1).contains(&p.dst) && h264.contains(&p.pt))
             .count()
     };
     assert!(
@@ -118,9 +76,5 @@ fn allowed_caller_sees_video_and_other_caller_gets_403() {
         "alice received {} H264 packets (pts {h264:?}) in 4 s of call",
         video_to(ALICE_RTP)
     );
-    assert_eq!(
-        video_to(MALLORY_RTP),
-        0,
-        "the refused caller received video"
-    );
+    assert_eq!(video_to(MALLORY_RTP), 0, "the refused caller received video");
 }

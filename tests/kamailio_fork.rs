@@ -63,31 +63,17 @@ fn fork_to_baresip_and_linphone_with_early_video_then_dtmf_opens() {
 
     st.command_ok("press 1");
     st.events.wait("ringing", secs(5), "the button press");
-    let first = st.events.wait(
-        "early_media",
-        secs(10),
-        "the first 183 with SDP (baresip or linphone)",
-    );
+    let first = st.events.wait("early_media", secs(10), "the first 183 with SDP (baresip or linphone)");
     let other = first["dialog"].clone();
-    st.events.wait_for(
-        "early_media",
-        secs(10),
-        "a second early dialog: both callees ring",
-        |e| e["dialog"] != other,
-    );
+    st.events.wait_for("early_media", secs(10), "a second early dialog: both callees ring", |e| e["dialog"] != other);
     // Let video flow to both early dialogs before anyone answers.
     std::thread::sleep(secs(3));
     carol.command_ok("accept", "");
-    let answered = st
-        .events
-        .wait("answered", secs(10), "carol (baresip) accepting");
+    let answered = st.events.wait("answered", secs(10), "carol (baresip) accepting");
     std::thread::sleep(secs(2));
     carol.command_ok("sndcode", "#");
     let unlock = st.events.wait("unlock", secs(10), "RFC 4733 # from carol");
-    assert_eq!(
-        unlock["result"], "opened",
-        "# from the answerer ({answered}) must open: {unlock}"
-    );
+    assert_eq!(unlock["result"], "opened", "# from the answerer ({answered}) must open: {unlock}");
     st.assert_one_pulse("RFC 4733 # from carol");
     carol.command_ok("hangup", "");
     st.events.wait("ended", secs(10), "carol hanging up");
@@ -106,32 +92,18 @@ fn check_wire(cap: &Capture, spec: &StationSpec) {
         .next()
         .expect("no 200 to the INVITE from carol or dave (see capture.txt)");
     for (who, port) in [("carol", CAROL_PORT), ("dave", DAVE_PORT)] {
-        let rang = sip.iter().any(|p| {
-            p.src == port && (p.is_response(180, "INVITE") || p.is_response(183, "INVITE"))
-        });
-        assert!(
-            rang,
-            "{who} did not ring (no 180/183 from port {port}, see capture.txt)"
-        );
+        let rang = sip.iter().any(|p| p.src == port && (p.is_response(180, "INVITE") || p.is_response(183, "INVITE")));
+        assert!(rang, "{who} did not ring (no 180/183 from port {port}, see capture.txt)");
     }
-    let cancelled = sip
-        .iter()
-        .any(|p| p.dst == DAVE_PORT && p.method == "CANCEL");
-    assert!(
-        cancelled,
-        "dave (the branch that did not answer) got no CANCEL (see capture.txt)"
-    );
+    let cancelled = sip.iter().any(|p| p.dst == DAVE_PORT && p.method == "CANCEL");
+    assert!(cancelled, "dave (the branch that did not answer) got no CANCEL (see capture.txt)");
     let h264 = cap.h264_pts();
     let station = spec.rtp_port_min..=spec.rtp_port_max();
     let rtp = cap.rtp();
     for (who, range) in [("carol", CAROL_RTP), ("dave", DAVE_RTP)] {
         let video: Vec<_> = rtp
             .iter()
-            .filter(|p| {
-                station.contains(&p.src)
-                    && (range.0..=range.1).contains(&p.dst)
-                    && h264.contains(&p.pt)
-            })
+            .filter(|p| station.contains(&p.src) && (range.0..=range.1).contains(&p.dst) && h264.contains(&p.pt))
             .collect();
         let early = video.iter().filter(|p| p.time < t200).count();
         assert!(
@@ -144,12 +116,6 @@ fn check_wire(cap: &Capture, spec: &StationSpec) {
             "the first H264 packet to {who}'s early dialog is NAL type {first:?}, not SPS"
         );
     }
-    let dtmf = cap
-        .rtp_events()
-        .into_iter()
-        .any(|e| station.contains(&e.dst) && e.event == 11);
-    assert!(
-        dtmf,
-        "no RFC 4733 event 11 (#) reached the station's RTP ports"
-    );
+    let dtmf = cap.rtp_events().into_iter().any(|e| station.contains(&e.dst) && e.event == 11);
+    assert!(dtmf, "no RFC 4733 event 11 (#) reached the station's RTP ports");
 }

@@ -7,8 +7,7 @@ mod common;
 use common::capture::start_capture;
 use common::harness::Harness;
 use common::peers::{
-    Baresip, Linphone, UacCall, baresip, kamailio, linphone, sipp_uac, sipp_uas_info,
-    wait_kamailio_registered,
+    Baresip, Linphone, UacCall, baresip, kamailio, linphone, sipp_uac, sipp_uas_info, wait_kamailio_registered,
 };
 use common::{ms, secs};
 
@@ -30,36 +29,14 @@ fn sipp_uac_calls_sipp_uas_with_early_media_and_info() {
     let uac_status = h.wait(uac, secs(25));
     let uas_status = h.wait(uas, secs(10));
     cap.finish(&mut h);
-    assert!(
-        uac_status.is_some_and(|s| s.success()),
-        "SIPp UAC: {uac_status:?}"
-    );
-    assert!(
-        uas_status.is_some_and(|s| s.success()),
-        "SIPp UAS: {uas_status:?}"
-    );
+    assert!(uac_status.is_some_and(|s| s.success()), "SIPp UAC: {uac_status:?}");
+    assert!(uas_status.is_some_and(|s| s.success()), "SIPp UAS: {uas_status:?}");
     let flow: Vec<String> = cap
         .sip()
         .iter()
-        .map(|p| {
-            if p.status == 0 {
-                p.method.clone()
-            } else {
-                format!("{} {}", p.status, p.cseq_method)
-            }
-        })
+        .map(|p| if p.status == 0 { p.method.clone() } else { format!("{} {}", p.status, p.cseq_method) })
         .collect();
-    let want = [
-        "INVITE",
-        "100 INVITE",
-        "183 INVITE",
-        "200 INVITE",
-        "ACK",
-        "INFO",
-        "200 INFO",
-        "BYE",
-        "200 BYE",
-    ];
+    let want = ["INVITE", "100 INVITE", "183 INVITE", "200 INVITE", "ACK", "INFO", "200 INFO", "BYE", "200 BYE"];
     assert_eq!(flow, want, "SIP flow between the two SIPp instances");
 }
 
@@ -109,35 +86,15 @@ fn kamailio_forks_to_baresip_and_linphone_with_early_video() {
     let status = h.wait(uac, secs(20));
     h.write_stdin(dave, "quit");
     cap.finish(&mut h);
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "SIPp UAC through kamailio: {status:?}"
-    );
+    assert!(status.is_some_and(|s| s.success()), "SIPp UAC through kamailio: {status:?}");
     let sip = cap.sip();
     for port in [15066, 15072] {
-        assert!(
-            sip.iter()
-                .any(|p| p.src == port && p.is_response(183, "INVITE")),
-            "no 183 from {port}"
-        );
+        assert!(sip.iter().any(|p| p.src == port && p.is_response(183, "INVITE")), "no 183 from {port}");
     }
-    assert!(
-        sip.iter().any(|p| p.dst == 15072 && p.method == "CANCEL"),
-        "linphone got no CANCEL"
-    );
+    assert!(sip.iter().any(|p| p.dst == 15072 && p.method == "CANCEL"), "linphone got no CANCEL");
     let h264 = cap.h264_pts();
-    let video: Vec<_> = cap
-        .rtp()
-        .into_iter()
-        .filter(|p| (18100..=18198).contains(&p.src) && h264.contains(&p.pt))
-        .collect();
-    assert!(
-        !video.is_empty(),
-        "linphone sent no early H264 (pts {h264:?})"
-    );
-    assert!(
-        video[0].starts_with_sps(),
-        "linphone's first H264 packet is NAL type {:?}",
-        video[0].h264_nal_type()
-    );
+    let video: Vec<_> =
+        cap.rtp().into_iter().filter(|p| (18100..=18198).contains(&p.src) && h264.contains(&p.pt)).collect();
+    assert!(!video.is_empty(), "linphone sent no early H264 (pts {h264:?})");
+    assert!(video[0].starts_with_sps(), "linphone's first H264 packet is NAL type {:?}", video[0].h264_nal_type());
 }

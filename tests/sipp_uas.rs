@@ -25,14 +25,7 @@ fn registers_rings_with_early_media_and_opens_on_info() {
         50,
         &[STATION_PORT, UAS_PORT, REGISTRAR_PORT],
     );
-    sipp_registrar(
-        &mut h,
-        "registrar",
-        REGISTRAR_PORT,
-        "door",
-        "secret",
-        secs(45),
-    );
+    sipp_registrar(&mut h, "registrar", REGISTRAR_PORT, "door", "secret", secs(45));
     let uas = sipp_uas_info(&mut h, "uas", UAS_PORT, UAS_MEDIA, "#", secs(45));
 
     let mut spec = StationSpec::new(STATION_PORT, RTP_MIN);
@@ -42,10 +35,7 @@ fn registers_rings_with_early_media_and_opens_on_info() {
     spec.pulse_ms = 1500;
     let mut st = start_station(&mut h, &spec);
 
-    st.wait_registered(
-        secs(15),
-        "the station registering with SIPp (401 digest first)",
-    );
+    st.wait_registered(secs(15), "the station registering with SIPp (401 digest first)");
     for reg in st.events.of_kind("registered") {
         assert!(
             reg["aor"].as_str().unwrap_or("").contains("door@sip.test"),
@@ -60,27 +50,12 @@ fn registers_rings_with_early_media_and_opens_on_info() {
 
     st.command_ok("press 1");
     st.events.wait("ringing", secs(5), "the button press");
-    let early = st
-        .events
-        .wait("early_media", secs(10), "early media after SIPp's 183");
+    let early = st.events.wait("early_media", secs(10), "early media after SIPp's 183");
     let video_dest = format!("127.0.0.1:{}", UAS_MEDIA + 2);
-    assert_eq!(
-        early["remote"].as_str(),
-        Some(video_dest.as_str()),
-        "early_media must name SIPp's video port: {early}"
-    );
-    st.events.wait(
-        "answered",
-        secs(10),
-        "SIPp's 200 three seconds after its 183",
-    );
-    let unlock = st
-        .events
-        .wait("unlock", secs(10), "the INFO Signal=# from SIPp");
-    assert_eq!(
-        unlock["result"], "opened",
-        "INFO # from an allowed callee must open: {unlock}"
-    );
+    assert_eq!(early["remote"].as_str(), Some(video_dest.as_str()), "early_media must name SIPp's video port: {early}");
+    st.events.wait("answered", secs(10), "SIPp's 200 three seconds after its 183");
+    let unlock = st.events.wait("unlock", secs(10), "the INFO Signal=# from SIPp");
+    assert_eq!(unlock["result"], "opened", "INFO # from an allowed callee must open: {unlock}");
     st.assert_one_pulse("INFO # from SIPp");
     let status = h.wait(uas, secs(15));
     st.events.wait("ended", secs(10), "the end of the call");
@@ -97,16 +72,9 @@ fn registers_rings_with_early_media_and_opens_on_info() {
 /// before the 200, video (H264) included.
 fn check_wire(cap: &common::capture::Capture, spec: &StationSpec) {
     let sip = cap.sip();
-    let from_uas = |status: u16| {
-        sip.iter()
-            .find(|p| p.src == UAS_PORT && p.is_response(status, "INVITE"))
-            .map(|p| p.time)
-    };
-    assert!(
-        sip.iter()
-            .any(|p| p.method == "INVITE" && p.dst == UAS_PORT),
-        "no INVITE reached SIPp (see capture.txt)"
-    );
+    let from_uas =
+        |status: u16| sip.iter().find(|p| p.src == UAS_PORT && p.is_response(status, "INVITE")).map(|p| p.time);
+    assert!(sip.iter().any(|p| p.method == "INVITE" && p.dst == UAS_PORT), "no INVITE reached SIPp (see capture.txt)");
     let t183 = from_uas(183).expect("SIPp sent no 183 (see capture.txt)");
     let t200 = from_uas(200).expect("SIPp sent no 200 (see capture.txt)");
     let station_rtp = spec.rtp_port_min..=spec.rtp_port_max();
@@ -115,32 +83,15 @@ fn check_wire(cap: &common::capture::Capture, spec: &StationSpec) {
         .into_iter()
         .filter(|p| station_rtp.contains(&p.src) && (p.dst == UAS_MEDIA || p.dst == UAS_MEDIA + 2))
         .collect();
-    let first = rtp.first().unwrap_or_else(|| {
-        panic!(
-            "no RTP from the station reached SIPp's ports {UAS_MEDIA}/{}",
-            UAS_MEDIA + 2
-        )
-    });
-    assert!(
-        first.time >= t183,
-        "RTP reached SIPp {:.3} s before its 183",
-        t183 - first.time
-    );
-    assert!(
-        first.time < t200,
-        "the first RTP reached SIPp {:.3} s after its 200: no early media",
-        first.time - t200
-    );
+    let first = rtp
+        .first()
+        .unwrap_or_else(|| panic!("no RTP from the station reached SIPp's ports {UAS_MEDIA}/{}", UAS_MEDIA + 2));
+    assert!(first.time >= t183, "RTP reached SIPp {:.3} s before its 183", t183 - first.time);
+    assert!(first.time < t200, "the first RTP reached SIPp {:.3} s after its 200: no early media", first.time - t200);
     let h264 = cap.h264_pts();
-    let video: Vec<_> = rtp
-        .iter()
-        .filter(|p| p.dst == UAS_MEDIA + 2 && h264.contains(&p.pt))
-        .collect();
+    let video: Vec<_> = rtp.iter().filter(|p| p.dst == UAS_MEDIA + 2 && h264.contains(&p.pt)).collect();
     let early_video = video.iter().filter(|p| p.time < t200).count();
-    assert!(
-        early_video > 0,
-        "no H264 RTP (payload types {h264:?}) reached SIPp's video port before the 200"
-    );
+    assert!(early_video > 0, "no H264 RTP (payload types {h264:?}) reached SIPp's video port before the 200");
     let first = video[0].h264_nal_type();
     assert!(
         video[0].starts_with_sps(),

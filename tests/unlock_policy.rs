@@ -32,32 +32,18 @@ fn call(h: &mut Harness, tag: &str, caller: &str, dtmf: &str) -> ProcId {
 }
 
 /// Runs one SIPp call to its end and returns the `unlock` events it caused.
-fn call_and_collect(
-    h: &mut Harness,
-    st: &mut Station,
-    tag: &str,
-    caller: &str,
-    dtmf: &str,
-) -> Vec<Value> {
+fn call_and_collect(h: &mut Harness, st: &mut Station, tag: &str, caller: &str, dtmf: &str) -> Vec<Value> {
     let before = st.events.of_kind("unlock").len();
     let dtmf_before = st.events.of_kind("dtmf").len();
     let uac = call(h, tag, caller, dtmf);
-    let incoming = st.events.wait(
-        "incoming",
-        secs(10),
-        &format!("{tag}: the INVITE from {caller}"),
-    );
-    assert_eq!(
-        incoming["accepted"], true,
-        "{tag}: {caller} is on allow_callers and must be auto-answered: {incoming}"
-    );
+    let incoming = st.events.wait("incoming", secs(10), &format!("{tag}: the INVITE from {caller}"));
+    assert_eq!(incoming["accepted"], true, "{tag}: {caller} is on allow_callers and must be auto-answered: {incoming}");
     let status = h.wait(uac, secs(30));
     assert!(
         status.is_some_and(|s| s.success()),
         "{tag}: the SIPp call from {caller} failed ({status:?}), see {tag}.msg.log"
     );
-    st.events
-        .wait("ended", secs(5), &format!("{tag}: the BYE from {caller}"));
+    st.events.wait("ended", secs(5), &format!("{tag}: the BYE from {caller}"));
     let dtmf_seen = st.events.of_kind("dtmf").len() - dtmf_before;
     assert_eq!(
         dtmf_seen,
@@ -68,10 +54,7 @@ fn call_and_collect(
 }
 
 fn results(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|e| e["result"].as_str().unwrap_or("?"))
-        .collect()
+    events.iter().map(|e| e["result"].as_str().unwrap_or("?")).collect()
 }
 
 #[test]
@@ -88,57 +71,24 @@ fn not_allowed_caller_and_lockout_never_open() {
 
     // A caller who may call but not open sends the right code.
     let mallory = call_and_collect(&mut h, &mut st, "mallory", "mallory", "1234#");
-    assert_eq!(
-        results(&mallory),
-        ["not_allowed"],
-        "the right code from a caller not on unlock.allow: {mallory:?}"
-    );
-    assert!(
-        st.relay_edges().is_empty(),
-        "the relay moved for a caller not on unlock.allow: {:?}",
-        st.relay_edges()
-    );
+    assert_eq!(results(&mallory), ["not_allowed"], "the right code from a caller not on unlock.allow: {mallory:?}");
+    assert!(st.relay_edges().is_empty(), "the relay moved for a caller not on unlock.allow: {:?}", st.relay_edges());
 
     // Three wrong PINs, then the right one while locked out.
     let alice = call_and_collect(&mut h, &mut st, "lockout", "alice", "9999#9999#9999#1234#");
     let got = results(&alice);
-    assert_eq!(
-        got.first(),
-        Some(&"wrong_code"),
-        "the first wrong PIN must give wrong_code: {got:?}"
-    );
-    assert!(
-        got.contains(&"locked_out"),
-        "three wrong PINs (max_failures = 3) must lock out: {got:?}"
-    );
-    assert_eq!(
-        got.last(),
-        Some(&"locked_out"),
-        "the right PIN while locked out must be refused: {got:?}"
-    );
-    assert!(
-        !got.contains(&"opened"),
-        "the door opened during the lockout: {got:?}"
-    );
+    assert_eq!(got.first(), Some(&"wrong_code"), "the first wrong PIN must give wrong_code: {got:?}");
+    assert!(got.contains(&"locked_out"), "three wrong PINs (max_failures = 3) must lock out: {got:?}");
+    assert_eq!(got.last(), Some(&"locked_out"), "the right PIN while locked out must be refused: {got:?}");
+    assert!(!got.contains(&"opened"), "the door opened during the lockout: {got:?}");
     std::thread::sleep(ms(300));
-    assert!(
-        st.relay_edges().is_empty(),
-        "the relay moved during wrong codes/lockout: {:?}",
-        st.relay_edges()
-    );
+    assert!(st.relay_edges().is_empty(), "the relay moved during wrong codes/lockout: {:?}", st.relay_edges());
     let status = st.status();
-    assert_eq!(
-        status["locked_out"], true,
-        "`status` during the lockout: {status}"
-    );
+    assert_eq!(status["locked_out"], true, "`status` during the lockout: {status}");
 
     // After the lockout the right PIN from alice opens: proof that edges would have been seen.
     std::thread::sleep(secs(u64::from(LOCKOUT_S) + 1));
     let after = call_and_collect(&mut h, &mut st, "after_lockout", "alice", "1234#");
-    assert_eq!(
-        results(&after),
-        ["opened"],
-        "the right PIN after the lockout expired: {after:?}"
-    );
+    assert_eq!(results(&after), ["opened"], "the right PIN after the lockout expired: {after:?}");
     st.assert_one_pulse("the right PIN after the lockout");
 }

@@ -78,14 +78,8 @@ impl RtpPacket {
 }
 
 fn hex_head(hex: &str) -> Vec<u8> {
-    let hex: String = hex
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .take(4)
-        .collect();
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
+    let hex: String = hex.chars().filter(|c| c.is_ascii_hexdigit()).take(4).collect();
+    (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect()
 }
 
 /// One RFC 4733 telephone-event packet.
@@ -106,17 +100,7 @@ pub fn start_capture(h: &mut Harness, bpf: &str, secs: u64, sip_ports: &[u16]) -
     let tshark = require("tshark", "tshark");
     let file = h.log_file("capture.pcapng");
     let mut cmd = bounded(&tshark, Duration::from_secs(secs + 10));
-    cmd.args([
-        "-i",
-        "lo",
-        "-f",
-        bpf,
-        "-a",
-        &format!("duration:{secs}"),
-        "-q",
-        "-w",
-    ])
-    .arg(&file);
+    cmd.args(["-i", "lo", "-f", bpf, "-a", &format!("duration:{secs}"), "-q", "-w"]).arg(&file);
     let proc = h.spawn("tshark", cmd, false);
     h.wait_log(
         proc,
@@ -127,22 +111,13 @@ pub fn start_capture(h: &mut Harness, bpf: &str, secs: u64, sip_ports: &[u16]) -
     // dumpcap reports before its first read; give the socket a moment.
     std::thread::sleep(Duration::from_millis(300));
     h.capture = Some((file.clone(), sip_ports.to_vec()));
-    Capture {
-        proc,
-        file,
-        sip_ports: sip_ports.to_vec(),
-    }
+    Capture { proc, file, sip_ports: sip_ports.to_vec() }
 }
 
 /// Summarises a capture left behind by a failing test (see [`Harness`]'s drop).
 pub fn summarize_after_failure(file: &std::path::Path, sip_ports: &[u16], out: &std::path::Path) {
     if file.exists() && !out.exists() {
-        Capture {
-            proc: ProcId::NONE,
-            file: file.to_path_buf(),
-            sip_ports: sip_ports.to_vec(),
-        }
-        .write_summary(out);
+        Capture { proc: ProcId::NONE, file: file.to_path_buf(), sip_ports: sip_ports.to_vec() }.write_summary(out);
     }
 }
 
@@ -160,24 +135,12 @@ impl Capture {
 
     /// Writes the SIP flow and the RTP packet counts per (source, destination, payload type).
     pub fn write_summary(&self, out: &std::path::Path) {
-        let mut text =
-            String::from("== SIP flow (time src -> dst  method/status  cseq  call-id)\n");
+        let mut text = String::from("== SIP flow (time src -> dst  method/status  cseq  call-id)\n");
         let t0 = self.sip().first().map(|p| p.time).unwrap_or(0.0);
         for p in self.sip() {
-            let what = if p.status == 0 {
-                p.method.clone()
-            } else {
-                p.status.to_string()
-            };
-            text += &format!(
-                "{:8.3} {} -> {}  {:8} {:8} {}\n",
-                p.time - t0,
-                p.src,
-                p.dst,
-                what,
-                p.cseq_method,
-                p.call_id
-            );
+            let what = if p.status == 0 { p.method.clone() } else { p.status.to_string() };
+            text +=
+                &format!("{:8.3} {} -> {}  {:8} {:8} {}\n", p.time - t0, p.src, p.dst, what, p.cseq_method, p.call_id);
         }
         text += "== RTP packets per (src, dst, pt)\n";
         let mut counts = std::collections::BTreeMap::new();
@@ -192,30 +155,16 @@ impl Capture {
 
     fn fields(&self, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
         let mut cmd = Command::new("tshark");
-        cmd.arg("-r")
-            .arg(&self.file)
-            .args(["-o", "rtp.heuristic_rtp:TRUE"]);
+        cmd.arg("-r").arg(&self.file).args(["-o", "rtp.heuristic_rtp:TRUE"]);
         for port in &self.sip_ports {
             cmd.args(["-d", &format!("udp.port=={port},sip")]);
         }
-        cmd.args([
-            "-Y",
-            filter,
-            "-T",
-            "fields",
-            "-E",
-            "separator=|",
-            "-E",
-            "occurrence=f",
-        ]);
+        cmd.args(["-Y", filter, "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"]);
         for f in fields {
             cmd.args(["-e", f]);
         }
         let out = cmd.output().expect("run tshark -r");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| l.split('|').map(str::to_string).collect())
-            .collect()
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('|').map(str::to_string).collect()).collect()
     }
 
     /// Every SIP message, in capture order.
@@ -250,16 +199,8 @@ impl Capture {
 
     /// Every RTP packet (not RTCP), found by tshark's SDP tracking and its RTP heuristic.
     pub fn rtp(&self) -> Vec<RtpPacket> {
-        let rows = self.fields(
-            "rtp && !rtcp",
-            &[
-                "frame.time_epoch",
-                "udp.srcport",
-                "udp.dstport",
-                "rtp.p_type",
-                "rtp.payload",
-            ],
-        );
+        let rows = self
+            .fields("rtp && !rtcp", &["frame.time_epoch", "udp.srcport", "udp.dstport", "rtp.p_type", "rtp.payload"]);
         rows.into_iter()
             .filter(|r| r.len() >= 4)
             .filter_map(|r| {
@@ -276,15 +217,8 @@ impl Capture {
 
     /// Every RFC 4733 event packet.
     pub fn rtp_events(&self) -> Vec<RtpEvent> {
-        let rows = self.fields(
-            "rtpevent",
-            &[
-                "frame.time_epoch",
-                "udp.dstport",
-                "rtpevent.event_id",
-                "rtpevent.end_of_event",
-            ],
-        );
+        let rows =
+            self.fields("rtpevent", &["frame.time_epoch", "udp.dstport", "rtpevent.event_id", "rtpevent.end_of_event"]);
         rows.into_iter()
             .filter(|r| r.len() >= 4)
             .filter_map(|r| {
@@ -305,29 +239,14 @@ impl Capture {
         for port in &self.sip_ports {
             cmd.args(["-d", &format!("udp.port=={port},sip")]);
         }
-        cmd.args([
-            "-Y",
-            "sdp",
-            "-T",
-            "fields",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=|",
-            "-e",
-            "sdp.media_attr",
-        ]);
+        cmd.args(["-Y", "sdp", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-e", "sdp.media_attr"]);
         let out = cmd.output().expect("run tshark -r");
         String::from_utf8_lossy(&out.stdout)
             .split(['|', '\n'])
             .filter_map(|attr| {
                 let rest = attr.trim().strip_prefix("rtpmap:")?;
                 let (pt, codec) = rest.split_once(' ')?;
-                codec
-                    .to_ascii_uppercase()
-                    .starts_with("H264/")
-                    .then(|| pt.parse().ok())
-                    .flatten()
+                codec.to_ascii_uppercase().starts_with("H264/").then(|| pt.parse().ok()).flatten()
             })
             .collect()
     }

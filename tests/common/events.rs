@@ -20,26 +20,13 @@ pub struct Events {
 
 impl Events {
     pub(super) fn start(mut stream: UnixStream, log: PathBuf) -> Events {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("set read timeout");
-        stream
-            .write_all(b"events\n")
-            .expect("send `events` to the control socket");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("set read timeout");
+        stream.write_all(b"events\n").expect("send `events` to the control socket");
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
-        reader
-            .read_line(&mut first)
-            .expect("no answer to `events` on the control socket within 5 s");
-        assert!(
-            first.starts_with("ok"),
-            "`events` answered {:?}, expected `ok`",
-            first.trim_end()
-        );
-        reader
-            .get_ref()
-            .set_read_timeout(None)
-            .expect("clear read timeout");
+        reader.read_line(&mut first).expect("no answer to `events` on the control socket within 5 s");
+        assert!(first.starts_with("ok"), "`events` answered {:?}, expected `ok`", first.trim_end());
+        reader.get_ref().set_read_timeout(None).expect("clear read timeout");
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             let mut file = std::fs::File::create(&log).ok();
@@ -48,19 +35,13 @@ impl Events {
                 if let Some(f) = file.as_mut() {
                     let _ = writeln!(f, "{line}");
                 }
-                let value = serde_json::from_str(&line)
-                    .unwrap_or_else(|_| serde_json::json!({ "unparsed": line }));
+                let value = serde_json::from_str(&line).unwrap_or_else(|_| serde_json::json!({ "unparsed": line }));
                 if tx.send(value).is_err() {
                     break;
                 }
             }
         });
-        Events {
-            rx,
-            seen: Vec::new(),
-            cursor: 0,
-            closed: false,
-        }
+        Events { rx, seen: Vec::new(), cursor: 0, closed: false }
     }
 
     fn pull(&mut self, wait: Duration) -> bool {
@@ -88,26 +69,16 @@ impl Events {
 
     /// Every event of `kind` received so far.
     pub fn of_kind(&mut self, kind: &str) -> Vec<Value> {
-        self.all()
-            .iter()
-            .filter(|e| e["event"] == kind)
-            .cloned()
-            .collect()
+        self.all().iter().filter(|e| e["event"] == kind).cloned().collect()
     }
 
     /// Waits for the next event (after the one the previous wait returned) of `kind` that
     /// satisfies `pred`, or fails the test listing the events seen.
-    pub fn wait_for(
-        &mut self,
-        kind: &str,
-        limit: Duration,
-        what: &str,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
+    pub fn wait_for(&mut self, kind: &str, limit: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(i) = (self.cursor..self.seen.len())
-                .find(|&i| self.seen[i]["event"] == kind && pred(&self.seen[i]))
+            if let Some(i) =
+                (self.cursor..self.seen.len()).find(|&i| self.seen[i]["event"] == kind && pred(&self.seen[i]))
             {
                 self.cursor = i + 1;
                 return self.seen[i].clone();
@@ -115,15 +86,8 @@ impl Events {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || self.closed {
                 let seen: Vec<String> = self.seen.iter().map(Value::to_string).collect();
-                let why = if self.closed {
-                    "the station closed its event stream (exited?)"
-                } else {
-                    "timed out"
-                };
-                panic!(
-                    "{what}: no `{kind}` event within {limit:?} ({why}); events so far:\n  {}",
-                    seen.join("\n  ")
-                );
+                let why = if self.closed { "the station closed its event stream (exited?)" } else { "timed out" };
+                panic!("{what}: no `{kind}` event within {limit:?} ({why}); events so far:\n  {}", seen.join("\n  "));
             }
             self.pull(left.min(Duration::from_millis(200)));
         }

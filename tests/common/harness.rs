@@ -55,25 +55,19 @@ pub fn peers_dir() -> PathBuf {
 /// Finds `bin` on the PATH or fails the test naming the Debian package that ships it.
 pub fn require(bin: &str, package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(bin))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{bin}` is not on the PATH: install the Debian package `{package}` \
+    std::env::split_paths(&path).map(|dir| dir.join(bin)).find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "`{bin}` is not on the PATH: install the Debian package `{package}` \
                  (`make deps` installs every peer)"
-            )
-        })
+        )
+    })
 }
 
 /// A command that runs `program` under `timeout`, so it ends by itself after `limit`
 /// even when the test process is killed.
 pub fn bounded(program: impl AsRef<std::ffi::OsStr>, limit: Duration) -> Command {
     let mut cmd = Command::new("timeout");
-    cmd.arg("-k")
-        .arg("3")
-        .arg(format!("{}", limit.as_secs().max(1)))
-        .arg(program);
+    cmd.arg("-k").arg("3").arg(format!("{}", limit.as_secs().max(1))).arg(program);
     cmd
 }
 
@@ -110,17 +104,10 @@ impl Harness {
         let tmp = PathBuf::from(format!("/tmp/ds-e2e-{name}-{}", std::process::id()));
         for dir in [&logs, &tmp] {
             let _ = fs::remove_dir_all(dir);
-            fs::create_dir_all(dir)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+            fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         }
         eprintln!("[{name}] logs in {}", logs.display());
-        Harness {
-            name: name.to_string(),
-            logs,
-            tmp,
-            procs: Vec::new(),
-            capture: None,
-        }
+        Harness { name: name.to_string(), logs, tmp, procs: Vec::new(), capture: None }
     }
 
     /// A path inside the log directory.
@@ -132,33 +119,21 @@ impl Harness {
     /// child's stdin is a pipe kept open until the process is stopped (see [`Harness::write_stdin`]).
     pub fn spawn(&mut self, name: &str, mut cmd: Command, stdin: bool) -> ProcId {
         let log = self.log_file(&format!("{name}.log"));
-        let out =
-            File::create(&log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let out = File::create(&log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log file handle");
         cmd.stdout(out).stderr(err);
         cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() });
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
         let stdin = child.stdin.take();
         eprintln!("[{}] started {name} (pid {})", self.name, child.id());
-        self.procs.push(Proc {
-            name: name.to_string(),
-            child,
-            stdin,
-            log,
-            status: None,
-        });
+        self.procs.push(Proc { name: name.to_string(), child, stdin, log, status: None });
         ProcId(self.procs.len() - 1)
     }
 
     /// Writes one line to the stdin of a process started with `stdin = true`.
     pub fn write_stdin(&mut self, id: ProcId, line: &str) {
         let proc = &mut self.procs[id.0];
-        let stdin = proc
-            .stdin
-            .as_mut()
-            .unwrap_or_else(|| panic!("{} has no stdin pipe", proc.name));
+        let stdin = proc.stdin.as_mut().unwrap_or_else(|| panic!("{} has no stdin pipe", proc.name));
         if let Err(e) = writeln!(stdin, "{line}").and_then(|_| stdin.flush()) {
             panic!("cannot write {line:?} to {}: {e}", proc.name);
         }
@@ -233,21 +208,13 @@ impl Harness {
     }
 
     fn dump_logs(&self) {
-        eprintln!(
-            "===== [{}] logs (last {TAIL_LINES} lines of each, in {}) =====",
-            self.name,
-            self.logs.display()
-        );
+        eprintln!("===== [{}] logs (last {TAIL_LINES} lines of each, in {}) =====", self.name, self.logs.display());
         let mut files = Vec::new();
         collect_files(&self.logs, &mut files);
         files.sort();
         for file in files {
             let mut bytes = Vec::new();
-            if File::open(&file)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .is_err()
-                || bytes.contains(&0)
-            {
+            if File::open(&file).and_then(|mut f| f.read_to_end(&mut bytes)).is_err() || bytes.contains(&0) {
                 continue;
             }
             let text = String::from_utf8_lossy(&bytes);
@@ -270,10 +237,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             collect_files(&path, out);
-        } else if !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("pcapng" | "pcap" | "db" | "wav")
-        ) {
+        } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("pcapng" | "pcap" | "db" | "wav")) {
             out.push(path);
         }
     }
@@ -281,9 +245,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The file's text, empty when it does not exist.
 pub fn read_lossy(path: &Path) -> String {
-    fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
+    fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }
 
 impl Drop for Harness {

@@ -64,14 +64,7 @@ impl RtpSink {
 /// The SIPp UAS of `uas_183_info.xml` (183, 200 after `answer_after_ms`, BYE ~7 s later)
 /// whose SDP names `audio_port`/`audio_port + 2` (the test's own sockets) instead of SIPp's
 /// media ports; with `pcap`, SIPp replays that file (under tests/peers/sipp) after the ACK.
-pub fn sipp_uas_to(
-    h: &mut Harness,
-    tag: &str,
-    uas: &Uas,
-    audio_port: u16,
-    pcap: Option<&str>,
-    calls: u32,
-) -> ProcId {
+pub fn sipp_uas_to(h: &mut Harness, tag: &str, uas: &Uas, audio_port: u16, pcap: Option<&str>, calls: u32) -> ProcId {
     let template = peers_dir().join("sipp").join("uas_183_info.xml");
     let mut text = std::fs::read_to_string(&template).expect("read uas_183_info.xml");
     text = text

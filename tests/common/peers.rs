@@ -26,54 +26,20 @@ fn sipp_command(
     let sipp = require("sipp", "sip-tester");
     let mut cmd = bounded(sipp, limit + Duration::from_secs(5));
     cmd.arg("-sf").arg(scenario);
-    cmd.args([
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-        "-bind_local",
-        "-mi",
-        "127.0.0.1",
-    ]);
-    cmd.args([
-        "-mp",
-        &media_port.to_string(),
-        "-nostdin",
-        "-timeout",
-        &format!("{}s", limit.as_secs()),
-    ]);
+    cmd.args(["-i", "127.0.0.1", "-p", &port.to_string(), "-bind_local", "-mi", "127.0.0.1"]);
+    cmd.args(["-mp", &media_port.to_string(), "-nostdin", "-timeout", &format!("{}s", limit.as_secs())]);
     cmd.args(["-ringbuffer_files", "1", "-ringbuffer_size", "20000000"]);
-    cmd.arg("-trace_msg")
-        .arg("-message_file")
-        .arg(h.log_file(&format!("{tag}.msg.log")));
-    cmd.arg("-trace_logs")
-        .arg("-log_file")
-        .arg(h.log_file(&format!("{tag}.actions.log")));
+    cmd.arg("-trace_msg").arg("-message_file").arg(h.log_file(&format!("{tag}.msg.log")));
+    cmd.arg("-trace_logs").arg("-log_file").arg(h.log_file(&format!("{tag}.actions.log")));
     cmd
 }
 
 /// SIPp as a registrar on 127.0.0.1:`port` that challenges with 401 (MD5, qop=auth) and checks
 /// the Authorization with `verifyauth` for `user`/`password`. Its action log (`<tag>.actions.log`)
 /// says "REGISTER digest verified" or "rejected".
-pub fn sipp_registrar(
-    h: &mut Harness,
-    tag: &str,
-    port: u16,
-    user: &str,
-    password: &str,
-    limit: Duration,
-) -> ProcId {
-    let mut cmd = sipp_command(
-        h,
-        tag,
-        &sipp_scenario("registrar.xml"),
-        port,
-        port + 1000,
-        limit,
-    );
-    cmd.args([
-        "-m", "1", "-set", "user", user, "-set", "password", password, "-set", "realm", "sip.test",
-    ]);
+pub fn sipp_registrar(h: &mut Harness, tag: &str, port: u16, user: &str, password: &str, limit: Duration) -> ProcId {
+    let mut cmd = sipp_command(h, tag, &sipp_scenario("registrar.xml"), port, port + 1000, limit);
+    cmd.args(["-m", "1", "-set", "user", user, "-set", "password", password, "-set", "realm", "sip.test"]);
     cmd.args(["-set", "expires", "300"]);
     h.spawn(tag, cmd, false)
 }
@@ -96,49 +62,27 @@ pub struct Uas<'a> {
 /// (or never), 1 s later one INFO `Signal=<d>` per digit of `dtmf`, then BYE 6 s later unless
 /// the other side hangs up first.
 pub fn sipp_uas(h: &mut Harness, tag: &str, uas: &Uas, limit: Duration) -> ProcId {
-    let template =
-        std::fs::read_to_string(sipp_scenario("uas_183_info.xml")).expect("read uas_183_info.xml");
+    let template = std::fs::read_to_string(sipp_scenario("uas_183_info.xml")).expect("read uas_183_info.xml");
     sipp_uas_rendered(h, tag, uas, &template, 1, limit)
 }
 
 /// [`sipp_uas`] from a scenario text (a variant of `uas_183_info.xml`), for `calls` calls.
-pub fn sipp_uas_rendered(
-    h: &mut Harness,
-    tag: &str,
-    uas: &Uas,
-    template: &str,
-    calls: u32,
-    limit: Duration,
-) -> ProcId {
+pub fn sipp_uas_rendered(h: &mut Harness, tag: &str, uas: &Uas, template: &str, calls: u32, limit: Duration) -> ProcId {
     let ring = r#" timeout="3000" ontimeout="answer""#;
     let answer = match uas.answer_after_ms {
         Some(ms) => format!(r#" timeout="{}" ontimeout="answer""#, ms.max(1)),
         None => String::new(),
     };
     let scenario = h.log_file(&format!("{tag}.scenario.xml"));
-    std::fs::write(&scenario, template.replace(ring, &answer))
-        .expect("write the rendered UAS scenario");
+    std::fs::write(&scenario, template.replace(ring, &answer)).expect("write the rendered UAS scenario");
     let mut cmd = sipp_command(h, tag, &scenario, uas.port, uas.media_port, limit);
     cmd.args(["-m", &calls.to_string(), "-s", uas.user, "-set", "dtmf", uas.dtmf]);
     h.spawn(tag, cmd, false)
 }
 
 /// [`sipp_uas`] without registration, answering 3 s after its 183.
-pub fn sipp_uas_info(
-    h: &mut Harness,
-    tag: &str,
-    port: u16,
-    media_port: u16,
-    dtmf: &str,
-    limit: Duration,
-) -> ProcId {
-    let uas = Uas {
-        port,
-        media_port,
-        user: "everyone",
-        dtmf,
-        answer_after_ms: Some(3000),
-    };
+pub fn sipp_uas_info(h: &mut Harness, tag: &str, port: u16, media_port: u16, dtmf: &str, limit: Duration) -> ProcId {
+    let uas = Uas { port, media_port, user: "everyone", dtmf, answer_after_ms: Some(3000) };
     sipp_uas(h, tag, &uas, limit)
 }
 
@@ -146,13 +90,7 @@ pub fn sipp_uas_info(
 /// branches (To tags `…ForkA…`, `…ForkB…`) send 183s, then 200 A and, right after its ACK,
 /// 200 B; it expects the ACK for B, a BYE for B within 2 s and, later, the BYE for A. Its
 /// action log names each.
-pub fn sipp_fork_race(
-    h: &mut Harness,
-    tag: &str,
-    port: u16,
-    media_port: u16,
-    limit: Duration,
-) -> ProcId {
+pub fn sipp_fork_race(h: &mut Harness, tag: &str, port: u16, media_port: u16, limit: Duration) -> ProcId {
     let scenario = sipp_scenario("uas_fork_race.xml");
     let mut cmd = sipp_command(h, tag, &scenario, port, media_port, limit);
     cmd.args(["-m", "1", "-s", "everyone"]);
@@ -178,41 +116,12 @@ pub struct UacCall<'a> {
 }
 
 /// Starts a SIPp UAC call on 127.0.0.1:`port` (RTP on `media_port`).
-pub fn sipp_uac(
-    h: &mut Harness,
-    tag: &str,
-    port: u16,
-    media_port: u16,
-    call: &UacCall,
-    limit: Duration,
-) -> ProcId {
-    let mut cmd = sipp_command(
-        h,
-        tag,
-        &sipp_scenario("uac_invite_dtmf.xml"),
-        port,
-        media_port,
-        limit,
-    );
-    cmd.arg(call.target)
-        .args(["-s", call.callee, "-m", "1", "-l", "1", "-aa"]);
+pub fn sipp_uac(h: &mut Harness, tag: &str, port: u16, media_port: u16, call: &UacCall, limit: Duration) -> ProcId {
+    let mut cmd = sipp_command(h, tag, &sipp_scenario("uac_invite_dtmf.xml"), port, media_port, limit);
+    cmd.arg(call.target).args(["-s", call.callee, "-m", "1", "-l", "1", "-aa"]);
     cmd.args(["-d", &call.talk.as_millis().to_string()]);
-    cmd.args([
-        "-set",
-        "caller",
-        call.caller,
-        "-set",
-        "from_domain",
-        call.from_domain,
-    ]);
-    cmd.args([
-        "-set",
-        "dtmf",
-        call.dtmf,
-        "-set",
-        "dtmf_mode",
-        call.dtmf_mode,
-    ]);
+    cmd.args(["-set", "caller", call.caller, "-set", "from_domain", call.from_domain]);
+    cmd.args(["-set", "dtmf", call.dtmf, "-set", "dtmf_mode", call.dtmf_mode]);
     h.spawn(tag, cmd, false)
 }
 
@@ -224,19 +133,11 @@ pub fn kamailio(h: &mut Harness, members: &str, auth: bool, limit: Duration) -> 
     let rundir = h.tmp.join("kamailio");
     std::fs::create_dir_all(&rundir).expect("kamailio run dir");
     let mut cmd = std::process::Command::new("sh");
-    cmd.arg(peers_dir().join("kamailio").join("run.sh"))
-        .args(["-A", "WITH_DEBUG"]);
-    cmd.env("RUNDIR", &rundir)
-        .env("EVERYONE", members)
-        .env("TIMEOUT", limit.as_secs().to_string());
+    cmd.arg(peers_dir().join("kamailio").join("run.sh")).args(["-A", "WITH_DEBUG"]);
+    cmd.env("RUNDIR", &rundir).env("EVERYONE", members).env("TIMEOUT", limit.as_secs().to_string());
     cmd.env("AUTH", if auth { "1" } else { "0" });
     let id = h.spawn("kamailio", cmd, false);
-    h.wait_log(
-        id,
-        "Listening on",
-        Duration::from_secs(10),
-        "kamailio start",
-    );
+    h.wait_log(id, "Listening on", Duration::from_secs(10), "kamailio start");
     id
 }
 
@@ -258,31 +159,17 @@ pub fn register_contact(user: &str, contact_port: u16) {
          Expires: 300\r\n\
          Content-Length: 0\r\n\r\n"
     );
-    socket
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .expect("set read timeout");
-    socket
-        .send_to(register.as_bytes(), "127.0.0.1:5070")
-        .expect("send REGISTER to kamailio");
+    socket.set_read_timeout(Some(Duration::from_secs(3))).expect("set read timeout");
+    socket.send_to(register.as_bytes(), "127.0.0.1:5070").expect("send REGISTER to kamailio");
     let mut buf = [0u8; 2048];
-    let n = socket
-        .recv(&mut buf)
-        .unwrap_or_else(|e| panic!("kamailio did not answer the REGISTER for {user}: {e}"));
+    let n = socket.recv(&mut buf).unwrap_or_else(|e| panic!("kamailio did not answer the REGISTER for {user}: {e}"));
     let answer = String::from_utf8_lossy(&buf[..n]);
-    assert!(
-        answer.starts_with("SIP/2.0 200"),
-        "kamailio refused to register {user}: {answer}"
-    );
+    assert!(answer.starts_with("SIP/2.0 200"), "kamailio refused to register {user}: {answer}");
 }
 
 /// Waits until kamailio logged a REGISTER saved for `user` (its config logs every binding).
 pub fn wait_kamailio_registered(h: &mut Harness, kamailio: ProcId, user: &str, limit: Duration) {
-    h.wait_log(
-        kamailio,
-        &format!("REGISTER sip:{user}@"),
-        limit,
-        &format!("{user} registering with kamailio"),
-    );
+    h.wait_log(kamailio, &format!("REGISTER sip:{user}@"), limit, &format!("{user} registering with kamailio"));
 }
 
 /// A baresip instance (`baresip/run.sh`).
@@ -325,17 +212,10 @@ pub fn baresip_env(
     );
     let mut cmd = std::process::Command::new("sh");
     cmd.arg(peers_dir().join("baresip").join("run.sh"));
-    cmd.env("SIP_USER", b.user)
-        .env("PORT", b.port.to_string())
-        .env("CTRL_PORT", b.ctrl_port.to_string());
-    cmd.env("DOMAIN", b.domain)
-        .env("AUTH_PASS", "secret")
-        .env("ANSWERMODE", b.answermode);
-    cmd.env("REGINT", if b.register { "300" } else { "0" })
-        .env("RTP_PORTS", b.rtp_ports);
-    cmd.env("VIDEO", "1")
-        .env("TIMEOUT", limit.as_secs().to_string())
-        .env("SIPTRACE", "1");
+    cmd.env("SIP_USER", b.user).env("PORT", b.port.to_string()).env("CTRL_PORT", b.ctrl_port.to_string());
+    cmd.env("DOMAIN", b.domain).env("AUTH_PASS", "secret").env("ANSWERMODE", b.answermode);
+    cmd.env("REGINT", if b.register { "300" } else { "0" }).env("RTP_PORTS", b.rtp_ports);
+    cmd.env("VIDEO", "1").env("TIMEOUT", limit.as_secs().to_string()).env("SIPTRACE", "1");
     cmd.env("RUNDIR", h.log_file(tag));
     cmd.envs(env.iter().copied());
     let id = h.spawn(tag, cmd, false);
@@ -365,19 +245,13 @@ pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> Pr
     let rundir = h.log_file(tag);
     let mut cmd = std::process::Command::new("sh");
     cmd.arg(peers_dir().join("linphone").join("run_daemon.sh"));
-    cmd.env("SIP_USER", l.user)
-        .env("PORT", l.port.to_string())
-        .env("AUTH_PASS", "secret");
+    cmd.env("SIP_USER", l.user).env("PORT", l.port.to_string()).env("AUTH_PASS", "secret");
     cmd.env("DOMAIN", l.registrar.unwrap_or("127.0.0.1:5070"))
         .env("REGISTER", if l.registrar.is_some() { "1" } else { "0" });
     cmd.env("EARLY_MEDIA", if l.early_media { "1" } else { "0" })
         .env("AUTO_ANSWER", if l.auto_answer { "1" } else { "0" });
-    cmd.env("AUDIO_PORTS", l.ports.0)
-        .env("VIDEO_PORTS", l.ports.1)
-        .env("VIDEO", "1");
-    cmd.env("TIMEOUT", limit.as_secs().to_string())
-        .env("RUNDIR", &rundir)
-        .env("STDIN", "/dev/stdin");
+    cmd.env("AUDIO_PORTS", l.ports.0).env("VIDEO_PORTS", l.ports.1).env("VIDEO", "1");
+    cmd.env("TIMEOUT", limit.as_secs().to_string()).env("RUNDIR", &rundir).env("STDIN", "/dev/stdin");
     let id = h.spawn(tag, cmd, true);
     if l.registrar.is_some() {
         wait_file(
@@ -399,10 +273,7 @@ pub fn wait_file(path: &std::path::Path, pattern: &str, limit: Duration, what: &
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!(
-        "{what}: `{pattern}` did not appear in {} within {limit:?}",
-        path.display()
-    );
+    panic!("{what}: `{pattern}` did not appear in {} within {limit:?}", path.display());
 }
 
 /// A client of baresip's ctrl_tcp module: netstring-framed JSON commands, responses and events.
@@ -419,21 +290,10 @@ impl BaresipCtrl {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
-                return BaresipCtrl {
-                    stream,
-                    buf: Vec::new(),
-                    token: 0,
-                    events: Vec::new(),
-                };
+                return BaresipCtrl { stream, buf: Vec::new(), token: 0, events: Vec::new() };
             }
-            assert!(
-                h.is_running(id),
-                "{tag} (baresip) exited before opening ctrl_tcp on {port}"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "{tag} (baresip) did not open ctrl_tcp on 127.0.0.1:{port} within 15 s"
-            );
+            assert!(h.is_running(id), "{tag} (baresip) exited before opening ctrl_tcp on {port}");
+            assert!(Instant::now() < deadline, "{tag} (baresip) did not open ctrl_tcp on 127.0.0.1:{port} within 15 s");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -467,9 +327,7 @@ impl BaresipCtrl {
         let token = format!("t{}", self.token);
         let body = json!({ "command": command, "params": params, "token": token }).to_string();
         let frame = format!("{}:{body},", body.len());
-        self.stream
-            .write_all(frame.as_bytes())
-            .unwrap_or_else(|e| panic!("baresip ctrl {command}: {e}"));
+        self.stream.write_all(frame.as_bytes()).unwrap_or_else(|e| panic!("baresip ctrl {command}: {e}"));
         let deadline = Instant::now() + Duration::from_secs(5);
         while let Some(msg) = self.next_message(deadline) {
             if msg["response"] == true && msg["token"] == token.as_str() {
@@ -483,10 +341,7 @@ impl BaresipCtrl {
     /// Sends a command that must answer `ok: true`.
     pub fn command_ok(&mut self, command: &str, params: &str) -> Value {
         let answer = self.command(command, params);
-        assert!(
-            answer["ok"] == true,
-            "baresip ctrl {command:?} {params:?} failed: {answer}"
-        );
+        assert!(answer["ok"] == true, "baresip ctrl {command:?} {params:?} failed: {answer}");
         answer
     }
 

@@ -22,16 +22,10 @@ const STATION_LIMIT: Duration = Duration::from_secs(150);
 pub fn station_bin() -> PathBuf {
     if let Some(dir) = std::env::var_os("DOOR_STATION_BIN_DIR") {
         let bin = PathBuf::from(dir).join("door-station");
-        assert!(
-            bin.is_file(),
-            "DOOR_STATION_BIN_DIR is set but {} does not exist: build it first",
-            bin.display()
-        );
+        assert!(bin.is_file(), "DOOR_STATION_BIN_DIR is set but {} does not exist: build it first", bin.display());
         return bin;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
     ["release", "debug"]
         .iter()
         .map(|profile| target.join(profile).join("door-station"))
@@ -236,9 +230,7 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     std::fs::write(&config, spec.to_toml(&socket)).expect("write station.toml");
     let mut check = bounded(&bin, Duration::from_secs(20));
     check.arg("--check-config").arg("--config").arg(&config);
-    let out = check
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let out = check.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
     assert!(
         out.status.success(),
         "`door-station --check-config` rejected the test's station.toml ({}):\n{}{}",
@@ -253,22 +245,12 @@ pub fn start_station(h: &mut Harness, spec: &StationSpec) -> Station {
     let wiegand_log = h.log_file("wiegand.log");
     cmd.env("DOOR_STATION_WIEGAND_LOG", &wiegand_log);
     let filter = "info,door_station=debug,ds_sip=debug";
-    cmd.env(
-        "RUST_LOG",
-        std::env::var("DS_E2E_RUST_LOG").unwrap_or_else(|_| filter.into()),
-    );
+    cmd.env("RUST_LOG", std::env::var("DS_E2E_RUST_LOG").unwrap_or_else(|_| filter.into()));
     cmd.env("RUST_BACKTRACE", "1").env("NO_COLOR", "1");
     let proc = h.spawn("station", cmd, false);
     let stream = connect_control(h, proc, &socket);
     let events = Events::start(stream, h.log_file("events.jsonl"));
-    Station {
-        proc,
-        socket,
-        relay_log,
-        wiegand_log,
-        events,
-        spec: spec.clone(),
-    }
+    Station { proc, socket, relay_log, wiegand_log, events, spec: spec.clone() }
 }
 
 fn connect_control(h: &mut Harness, proc: ProcId, socket: &Path) -> UnixStream {
@@ -278,16 +260,10 @@ fn connect_control(h: &mut Harness, proc: ProcId, socket: &Path) -> UnixStream {
             return stream;
         }
         if let Some(status) = h.wait(proc, Duration::ZERO) {
-            panic!(
-                "the station exited ({status}) before opening its control socket {}",
-                socket.display()
-            );
+            panic!("the station exited ({status}) before opening its control socket {}", socket.display());
         }
         if Instant::now() > deadline {
-            panic!(
-                "the station did not open its control socket {} within 20 s",
-                socket.display()
-            );
+            panic!("the station did not open its control socket {} within 20 s", socket.display());
         }
         thread::sleep(Duration::from_millis(100));
     }
@@ -298,9 +274,7 @@ impl Station {
     pub fn command(&self, line: &str) -> String {
         let mut stream = UnixStream::connect(&self.socket)
             .unwrap_or_else(|e| panic!("cannot connect to the control socket for {line:?}: {e}"));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("set read timeout");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("set read timeout");
         writeln!(stream, "{line}").unwrap_or_else(|e| panic!("cannot send {line:?}: {e}"));
         let mut answer = String::new();
         BufReader::new(stream)
@@ -313,8 +287,7 @@ impl Station {
     pub fn status(&self) -> Value {
         let answer = self.command_ok("status");
         let json = answer.strip_prefix("ok").unwrap_or("").trim();
-        serde_json::from_str(json)
-            .unwrap_or_else(|e| panic!("`status` answered {answer:?}, not `ok <json>`: {e}"))
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("`status` answered {answer:?}, not `ok <json>`: {e}"))
     }
 
     /// Waits until the station is registered: a `registered` event, or `status` saying so
@@ -322,25 +295,19 @@ impl Station {
     pub fn wait_registered(&mut self, limit: Duration, what: &str) {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if !self.events.of_kind("registered").is_empty() || self.status()["registered"] == true
-            {
+            if !self.events.of_kind("registered").is_empty() || self.status()["registered"] == true {
                 return;
             }
             thread::sleep(Duration::from_millis(200));
         }
         let failures = self.events.of_kind("registration_failed");
-        panic!(
-            "{what}: the station did not register within {limit:?} (registration_failed events: {failures:?})"
-        );
+        panic!("{what}: the station did not register within {limit:?} (registration_failed events: {failures:?})");
     }
 
     /// Sends a command that must answer `ok`.
     pub fn command_ok(&self, line: &str) -> String {
         let answer = self.command(line);
-        assert!(
-            answer.starts_with("ok"),
-            "control command {line:?} answered {answer:?}, expected `ok`"
-        );
+        assert!(answer.starts_with("ok"), "control command {line:?} answered {answer:?}, expected `ok`");
         answer
     }
 
@@ -371,14 +338,9 @@ impl Station {
     /// The edges are wall-clock milliseconds stamped when each edge is written, while the pulse
     /// is timed on the monotonic clock, so the difference may come out a few ms short.
     pub fn assert_one_pulse(&self, what: &str) {
-        let edges =
-            self.wait_relay_edges(2, Duration::from_millis(self.spec.pulse_ms + 5000), what);
+        let edges = self.wait_relay_edges(2, Duration::from_millis(self.spec.pulse_ms + 5000), what);
         let on_off: Vec<bool> = edges.iter().map(|e| e.on).collect();
-        assert_eq!(
-            on_off,
-            [true, false],
-            "{what}: expected one on/off relay pulse, got {edges:?}"
-        );
+        assert_eq!(on_off, [true, false], "{what}: expected one on/off relay pulse, got {edges:?}");
         let len = pulses(&edges)[0];
         let want = self.spec.pulse_ms;
         assert!(

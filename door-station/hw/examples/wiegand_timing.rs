@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ds_hw::SystemClock;
-use ds_hw::wiegand::{
-    SimWiegandLines, WiegandFormat, WiegandLog, WiegandSender, WiegandTiming, decode, encode,
-};
+use ds_hw::wiegand::{SimWiegandLines, WiegandFormat, WiegandLog, WiegandSender, WiegandTiming, decode, encode};
 
 fn stats(name: &str, mut values: Vec<Duration>, nominal: Duration) {
     values.sort();
@@ -32,10 +30,7 @@ fn stats(name: &str, mut values: Vec<Duration>, nominal: Duration) {
 }
 
 fn main() {
-    let frames: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(40);
+    let frames: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(40);
     let timing = WiegandTiming::default();
     let lines = SimWiegandLines::new(Arc::new(SystemClock));
     let log = lines.log();
@@ -50,9 +45,7 @@ fn main() {
     let mut widths = Vec::new();
     let mut lateness = Vec::new();
     for _ in 0..frames {
-        let report = sender
-            .report_timeout(Duration::from_secs(10))
-            .expect("report");
+        let report = sender.report_timeout(Duration::from_secs(10)).expect("report");
         overruns += report.overruns;
         realtime = Some(report.realtime);
         given_up += usize::from(!report.sent);
@@ -67,14 +60,8 @@ fn main() {
         .into_iter()
         .filter(|f| decode(WiegandFormat::H10301, &WiegandLog::bits_of(f)).is_ok())
         .collect();
-    let intervals = recorded
-        .iter()
-        .flat_map(|f| {
-            f.windows(2)
-                .map(|w| w[1].start - w[0].start)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let intervals =
+        recorded.iter().flat_map(|f| f.windows(2).map(|w| w[1].start - w[0].start).collect::<Vec<_>>()).collect();
     println!(
         "scheduling: {realtime:?}; frames {frames}, attempts aborted {overruns}, frames given up \
          after a resend {given_up}, decodable frames recorded {}",

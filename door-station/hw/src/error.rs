@@ -34,9 +34,7 @@ pub enum HwError {
         source: io::Error,
     },
     /// A press of a button number the back-end does not have.
-    #[error(
-        "no button {index} on this back-end (buttons are numbered from 1, as in the config file)"
-    )]
+    #[error("no button {index} on this back-end (buttons are numbered from 1, as in the config file)")]
     NoSuchButton {
         /// The number asked for.
         index: usize,

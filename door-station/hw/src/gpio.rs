@@ -6,9 +6,7 @@ use crate::HwError;
 
 /// Opens the GPIO peripheral, with an error that says what is needed.
 pub(crate) fn open_gpio() -> Result<Gpio, HwError> {
-    Gpio::new().map_err(|e| HwError::GpioUnavailable {
-        reason: e.to_string(),
-    })
+    Gpio::new().map_err(|e| HwError::GpioUnavailable { reason: e.to_string() })
 }
 
 #[cfg(test)]

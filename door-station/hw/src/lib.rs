@@ -79,12 +79,10 @@ pub use button::{Button, ButtonEvent, ButtonSink, DebounceEvent, Debouncer, SimB
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DoorConfig, DoorEvent, DoorInput, DoorMonitor, DoorOutput};
 pub use error::HwError;
-pub use pulse::{
-    Cooldown, Idle, PulseConfig, PulseError, PulseState, Pulsing, RelayAction, RelayPulse,
-};
+pub use pulse::{Cooldown, Idle, PulseConfig, PulseError, PulseState, Pulsing, RelayAction, RelayPulse};
 #[cfg(feature = "rpi")]
 pub use relay::RpiRelay;
 pub use relay::{
-    LockKind, LockRelay, Relay, RelayConfig, RelayEdge, RelayGuard, RelayLog, RelayReleaser,
-    SimRelay, install_panic_release,
+    LockKind, LockRelay, Relay, RelayConfig, RelayEdge, RelayGuard, RelayLog, RelayReleaser, SimRelay,
+    install_panic_release,
 };

@@ -54,10 +54,7 @@ impl Default for PulseConfig {
     /// 1 s cooldown, at most 30 s energized: well inside the duty cycle of
     /// common 12 V door strikes.
     fn default() -> Self {
-        PulseConfig {
-            cooldown: Duration::from_secs(1),
-            max_on: Duration::from_secs(30),
-        }
+        PulseConfig { cooldown: Duration::from_secs(1), max_on: Duration::from_secs(30) }
     }
 }
 
@@ -83,10 +80,7 @@ pub struct Cooldown {
 
 impl Idle {
     fn trigger(self, now: Instant, duration: Duration, max_on: Duration) -> Pulsing {
-        Pulsing {
-            since: now,
-            until: now + duration.min(max_on),
-        }
+        Pulsing { since: now, until: now + duration.min(max_on) }
     }
 }
 
@@ -97,9 +91,7 @@ impl Pulsing {
     }
 
     fn expire(self, cooldown: Duration) -> Cooldown {
-        Cooldown {
-            until: self.until + cooldown,
-        }
+        Cooldown { until: self.until + cooldown }
     }
 }
 
@@ -134,11 +126,7 @@ pub struct RelayPulse {
 impl RelayPulse {
     /// An idle sequencer.
     pub fn new(config: PulseConfig) -> Self {
-        RelayPulse {
-            config,
-            state: PulseState::Idle(Idle),
-            actions: VecDeque::new(),
-        }
+        RelayPulse { config, state: PulseState::Idle(Idle), actions: VecDeque::new() }
     }
 
     /// Starts (or extends) a pulse of `duration`; returns when the relay will be
@@ -179,10 +167,7 @@ impl RelayPulse {
     /// still follows.
     pub fn release_now(&mut self, now: Instant) {
         if let PulseState::Pulsing(p) = self.state {
-            self.state = PulseState::Pulsing(Pulsing {
-                until: now.min(p.until),
-                ..p
-            });
+            self.state = PulseState::Pulsing(Pulsing { until: now.min(p.until), ..p });
             self.handle_timeout(now);
         }
     }
@@ -196,8 +181,7 @@ impl RelayPulse {
     pub fn next_timeout(&self) -> Option<Instant> {
         match self.state {
             PulseState::Idle(_) => None,
-            PulseState::Pulsing(Pulsing { until, .. })
-            | PulseState::Cooldown(Cooldown { until }) => Some(until),
+            PulseState::Pulsing(Pulsing { until, .. }) | PulseState::Cooldown(Cooldown { until }) => Some(until),
         }
     }
 

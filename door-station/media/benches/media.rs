@@ -14,21 +14,12 @@ const FRAMES: usize = 150;
 const KEYFRAMES: usize = 30;
 
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let sizes = [(320, 240, 384_000), (640, 480, 1_000_000)];
     for (width, height, bitrate_bps) in sizes {
         let name = format!("{width}x{height}");
         if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
-            let config = VideoConfig {
-                width,
-                height,
-                fps: 15,
-                bitrate_bps,
-                keyframe_interval_s: 0,
-            };
+            let config = VideoConfig { width, height, fps: 15, bitrate_bps, keyframe_interval_s: 0 };
             run(&name, config, Content::Pattern);
             run(&name, config, Content::Noise);
         }
@@ -68,9 +59,7 @@ impl Source {
         self.frame += 1;
         let unit = match self.content {
             Content::Pattern => self.encoder.encode_next(),
-            Content::Noise => self
-                .encoder
-                .encode_picture(&noisy_picture(self.encoder.config(), self.frame)),
+            Content::Noise => self.encoder.encode_picture(&noisy_picture(self.encoder.config(), self.frame)),
         };
         unit.expect("encode").unwrap_or_else(|| self.next())
     }
@@ -78,18 +67,9 @@ impl Source {
 
 fn run(name: &str, config: VideoConfig, content: Content) {
     let encoder = H264Encoder::new(config).expect("encoder");
-    let mut encoder = Source {
-        encoder,
-        content,
-        frame: 0,
-    };
+    let mut encoder = Source { encoder, content, frame: 0 };
     let mut fanout = VideoFanout::new(H264Packetizer::default());
-    let sender = RtpSender::new(SenderConfig {
-        ssrc: 1,
-        payload_type: 96,
-        initial_seq: 0,
-        initial_timestamp: 0,
-    });
+    let sender = RtpSender::new(SenderConfig { ssrc: 1, payload_type: 96, initial_seq: 0, initial_timestamp: 0 });
     let _ = fanout.add_destination(DestinationId(1), sender.expect("sender"));
 
     let mut p_frames = Vec::with_capacity(FRAMES);
@@ -125,27 +105,14 @@ fn run(name: &str, config: VideoConfig, content: Content) {
     }
 
     let encoder = &encoder.encoder;
-    println!(
-        "{name} {content:?} @ {} fps, {} kbit/s",
-        config.fps,
-        config.bitrate_bps / 1000
-    );
-    println!(
-        "  sprop-parameter-sets={}",
-        encoder.sprop_parameter_sets().unwrap_or_default()
-    );
-    println!(
-        "  profile-level-id={}",
-        encoder.profile_level_id().unwrap_or_default()
-    );
+    println!("{name} {content:?} @ {} fps, {} kbit/s", config.fps, config.bitrate_bps / 1000);
+    println!("  sprop-parameter-sets={}", encoder.sprop_parameter_sets().unwrap_or_default());
+    println!("  profile-level-id={}", encoder.profile_level_id().unwrap_or_default());
     report("  encode, P frame          ", &mut p_frames);
     println!("  frames skipped by rate control: {skipped}");
     report("  encode, forced IDR       ", &mut encode_idr);
     report("  force_keyframe -> 1st pkt", &mut to_first_packet);
-    println!(
-        "  mean frame {} bytes; IDR = {idr_packets} RTP packets",
-        p_bytes / FRAMES
-    );
+    println!("  mean frame {} bytes; IDR = {idr_packets} RTP packets", p_bytes / FRAMES);
     println!(
         "  (a running Camera thread adds up to one frame interval, {} ms, before the IDR is encoded)",
         config.frame_interval().as_millis()

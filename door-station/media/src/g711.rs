@@ -57,18 +57,10 @@ fn segment(value: i32, ends: &[i32; 8]) -> i32 {
 /// magnitude, as the ITU-T G.191 reference does, so -1 encodes like 0 (as code 0x7F).
 pub fn linear_to_ulaw(sample: i16) -> u8 {
     let sample = i32::from(sample);
-    let (magnitude, mask) = if sample < 0 {
-        (!sample, 0x7F)
-    } else {
-        (sample, 0xFF)
-    };
+    let (magnitude, mask) = if sample < 0 { (!sample, 0x7F) } else { (sample, 0xFF) };
     let value = (magnitude >> 2).min(ULAW_CLIP) + (ULAW_BIAS >> 2);
     let seg = segment(value, &ULAW_SEG_END);
-    let code = if seg >= 8 {
-        0x7F
-    } else {
-        (seg << 4) | ((value >> (seg + 1)) & 0x0F)
-    };
+    let code = if seg >= 8 { 0x7F } else { (seg << 4) | ((value >> (seg + 1)) & 0x0F) };
     (code ^ mask) as u8
 }
 
@@ -76,11 +68,7 @@ pub fn linear_to_ulaw(sample: i16) -> u8 {
 pub fn ulaw_to_linear(code: u8) -> i16 {
     let code = i32::from(!code);
     let magnitude = (((code & 0x0F) << 3) + ULAW_BIAS) << ((code & 0x70) >> 4);
-    let value = if code & 0x80 != 0 {
-        ULAW_BIAS - magnitude
-    } else {
-        magnitude - ULAW_BIAS
-    };
+    let value = if code & 0x80 != 0 { ULAW_BIAS - magnitude } else { magnitude - ULAW_BIAS };
     value as i16
 }
 
@@ -113,11 +101,7 @@ pub fn alaw_to_linear(code: u8) -> i16 {
         1 => mantissa + 0x108,
         _ => (mantissa + 0x108) << (seg - 1),
     };
-    let value = if code & 0x80 != 0 {
-        magnitude
-    } else {
-        -magnitude
-    };
+    let value = if code & 0x80 != 0 { magnitude } else { -magnitude };
     value as i16
 }
 
@@ -169,10 +153,7 @@ mod tests {
                 let err = (i32::from(x) - i32::from(y)).abs();
                 // Beyond ±32124 (µ) / ±32256 (A) the codec clips.
                 let clipped = i32::from(x).abs() > 32_000;
-                assert!(
-                    clipped || err <= bound(x.into()),
-                    "{law:?}: {x} -> {y}, error {err}"
-                );
+                assert!(clipped || err <= bound(x.into()), "{law:?}: {x} -> {y}, error {err}");
             }
         }
     }
@@ -180,18 +161,10 @@ mod tests {
     #[test]
     fn every_code_survives_decode_then_encode() {
         for code in 0..=255u8 {
-            assert_eq!(
-                linear_to_alaw(alaw_to_linear(code)),
-                code,
-                "A-law {code:#04x}"
-            );
+            assert_eq!(linear_to_alaw(alaw_to_linear(code)), code, "A-law {code:#04x}");
             // µ-law has two codes for zero (0x7F and 0xFF); the encoder picks 0xFF.
             let expected = if code == 0x7F { 0xFF } else { code };
-            assert_eq!(
-                linear_to_ulaw(ulaw_to_linear(code)),
-                expected,
-                "µ-law {code:#04x}"
-            );
+            assert_eq!(linear_to_ulaw(ulaw_to_linear(code)), expected, "µ-law {code:#04x}");
         }
     }
 

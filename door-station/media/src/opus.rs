@@ -59,10 +59,7 @@ pub struct OpusConfig {
 impl Default for OpusConfig {
     /// 32 kbit/s mono voice, 10 % expected loss.
     fn default() -> Self {
-        OpusConfig {
-            bitrate_bps: 32_000,
-            packet_loss_percent: 10,
-        }
+        OpusConfig { bitrate_bps: 32_000, packet_loss_percent: 10 }
     }
 }
 
@@ -80,11 +77,9 @@ impl std::fmt::Debug for OpusEncoder {
 impl OpusEncoder {
     /// A VoIP-mode encoder with in-band FEC on.
     pub fn new(config: OpusConfig) -> Result<Self, OpusError> {
-        let mut inner = Encoder::new(SampleRate::Hz48000, Channels::Mono, Application::Voip)
-            .map_err(codec("create encoder"))?;
-        inner
-            .set_bitrate(Bitrate::BitsPerSecond(config.bitrate_bps))
-            .map_err(codec("set bitrate"))?;
+        let mut inner =
+            Encoder::new(SampleRate::Hz48000, Channels::Mono, Application::Voip).map_err(codec("create encoder"))?;
+        inner.set_bitrate(Bitrate::BitsPerSecond(config.bitrate_bps)).map_err(codec("set bitrate"))?;
         inner.set_inband_fec(true).map_err(codec("enable FEC"))?;
         let mut encoder = OpusEncoder { inner };
         encoder.set_packet_loss_percent(config.packet_loss_percent)?;
@@ -96,9 +91,7 @@ impl OpusEncoder {
         if percent > 100 {
             return Err(OpusError::PacketLoss { percent });
         }
-        self.inner
-            .set_packet_loss_perc(percent)
-            .map_err(codec("set packet loss"))
+        self.inner.set_packet_loss_perc(percent).map_err(codec("set packet loss"))
     }
 
     /// Whether in-band FEC is on (it always is; read back from libopus).
@@ -117,14 +110,7 @@ impl OpusEncoder {
 }
 
 fn check_frame(got: usize) -> Result<(), OpusError> {
-    if got == OPUS_FRAME_SAMPLES {
-        Ok(())
-    } else {
-        Err(OpusError::FrameSize {
-            expected: OPUS_FRAME_SAMPLES,
-            got,
-        })
-    }
+    if got == OPUS_FRAME_SAMPLES { Ok(()) } else { Err(OpusError::FrameSize { expected: OPUS_FRAME_SAMPLES, got }) }
 }
 
 /// An Opus decoder producing 20 ms mono frames at 48 kHz.
@@ -141,8 +127,7 @@ impl std::fmt::Debug for OpusDecoder {
 impl OpusDecoder {
     /// A mono 48 kHz decoder.
     pub fn new() -> Result<Self, OpusError> {
-        let inner =
-            Decoder::new(SampleRate::Hz48000, Channels::Mono).map_err(codec("create decoder"))?;
+        let inner = Decoder::new(SampleRate::Hz48000, Channels::Mono).map_err(codec("create decoder"))?;
         Ok(OpusDecoder { inner })
     }
 
@@ -167,10 +152,7 @@ impl OpusDecoder {
     fn run(&mut self, packet: Option<Packet<'_>>, fec: bool) -> Result<Vec<i16>, OpusError> {
         let mut out = vec![0i16; OPUS_FRAME_SAMPLES];
         let signals = MutSignals::try_from(&mut out).map_err(codec("output buffer"))?;
-        let n = self
-            .inner
-            .decode(packet, signals, fec)
-            .map_err(codec("decode"))?;
+        let n = self.inner.decode(packet, signals, fec).map_err(codec("decode"))?;
         out.truncate(n);
         Ok(out)
     }
@@ -195,11 +177,7 @@ mod tests {
         let mut decoded = Vec::new();
         for frame in &frames {
             let packet = enc.encode(frame).unwrap();
-            assert!(
-                !packet.is_empty() && packet.len() < 400,
-                "{} bytes",
-                packet.len()
-            );
+            assert!(!packet.is_empty() && packet.len() < 400, "{} bytes", packet.len());
             let pcm = dec.decode(&packet).unwrap();
             assert_eq!(pcm.len(), OPUS_FRAME_SAMPLES);
             decoded.push(pcm);
@@ -207,51 +185,28 @@ mod tests {
         // Skip the codec's start-up; after that the level must be close to the input's.
         let input = rms(&frames[10..].concat());
         let output = rms(&decoded[10..].concat());
-        assert!(
-            (output / input - 1.0).abs() < 0.2,
-            "input rms {input}, output rms {output}"
-        );
+        assert!((output / input - 1.0).abs() < 0.2, "input rms {input}, output rms {output}");
     }
 
     #[test]
     fn a_lost_frame_is_rebuilt_from_the_next_packets_fec() {
-        let mut enc = OpusEncoder::new(OpusConfig {
-            packet_loss_percent: 30,
-            ..OpusConfig::default()
-        })
-        .unwrap();
+        let mut enc = OpusEncoder::new(OpusConfig { packet_loss_percent: 30, ..OpusConfig::default() }).unwrap();
         let mut dec = OpusDecoder::new().unwrap();
-        let packets: Vec<_> = tone_frames(20)
-            .iter()
-            .map(|f| enc.encode(f).unwrap())
-            .collect();
+        let packets: Vec<_> = tone_frames(20).iter().map(|f| enc.encode(f).unwrap()).collect();
         for p in &packets[..15] {
             dec.decode(p).unwrap();
         }
         let rebuilt = dec.decode_lost(Some(&packets[16])).unwrap();
         assert_eq!(rebuilt.len(), OPUS_FRAME_SAMPLES);
-        assert!(
-            rms(&rebuilt) > 1000.0,
-            "rebuilt frame is silent: {}",
-            rms(&rebuilt)
-        );
+        assert!(rms(&rebuilt) > 1000.0, "rebuilt frame is silent: {}", rms(&rebuilt));
         assert_eq!(dec.decode(&packets[16]).unwrap().len(), OPUS_FRAME_SAMPLES);
     }
 
     #[test]
     fn wrong_sizes_and_settings_are_errors() {
         let mut enc = OpusEncoder::new(OpusConfig::default()).unwrap();
-        assert_eq!(
-            enc.encode(&[0; 160]),
-            Err(OpusError::FrameSize {
-                expected: 960,
-                got: 160
-            })
-        );
-        assert_eq!(
-            enc.set_packet_loss_percent(101),
-            Err(OpusError::PacketLoss { percent: 101 })
-        );
+        assert_eq!(enc.encode(&[0; 160]), Err(OpusError::FrameSize { expected: 960, got: 160 }));
+        assert_eq!(enc.set_packet_loss_percent(101), Err(OpusError::PacketLoss { percent: 101 }));
         let mut dec = OpusDecoder::new().unwrap();
         assert!(matches!(dec.decode(&[]), Err(OpusError::Codec { .. })));
     }

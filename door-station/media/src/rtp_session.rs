@@ -70,9 +70,7 @@ impl RtpSender {
     /// A sender for `config`.
     pub fn new(config: SenderConfig) -> Result<Self, RtpError> {
         if config.payload_type > 127 {
-            return Err(RtpError::PayloadType {
-                pt: config.payload_type,
-            });
+            return Err(RtpError::PayloadType { pt: config.payload_type });
         }
         Ok(RtpSender {
             config,
@@ -106,13 +104,7 @@ impl RtpSender {
 
     /// Like [`Self::packet`] with another payload type on the same SSRC and sequence space (RFC
     /// 4733 telephone events share the audio stream's SSRC).
-    pub fn packet_with_type(
-        &mut self,
-        pt: u8,
-        media_time: u32,
-        marker: bool,
-        payload: Bytes,
-    ) -> Packet {
+    pub fn packet_with_type(&mut self, pt: u8, media_time: u32, marker: bool, payload: Bytes) -> Packet {
         let timestamp = self.config.initial_timestamp.wrapping_add(media_time);
         let header = Header {
             version: 2,
@@ -131,12 +123,7 @@ impl RtpSender {
     }
 
     /// Builds the next packet and marshals it to bytes for the socket.
-    pub fn send(
-        &mut self,
-        media_time: u32,
-        marker: bool,
-        payload: Bytes,
-    ) -> Result<Bytes, RtpError> {
+    pub fn send(&mut self, media_time: u32, marker: bool, payload: Bytes) -> Result<Bytes, RtpError> {
         marshal(&self.packet(media_time, marker, payload))
     }
 
@@ -164,22 +151,16 @@ impl RtpSender {
 
 /// Marshals a packet with the `rtp` crate.
 pub fn marshal(packet: &Packet) -> Result<Bytes, RtpError> {
-    packet.marshal().map_err(|e| RtpError::Marshal {
-        reason: e.to_string(),
-    })
+    packet.marshal().map_err(|e| RtpError::Marshal { reason: e.to_string() })
 }
 
 /// Parses a datagram as an RTP packet (version 2 only).
 pub fn parse(datagram: &[u8]) -> Result<Packet, RtpError> {
     let mut buf = datagram;
-    let packet = Packet::unmarshal(&mut buf).map_err(|e| RtpError::Parse {
-        len: datagram.len(),
-        reason: e.to_string(),
-    })?;
+    let packet =
+        Packet::unmarshal(&mut buf).map_err(|e| RtpError::Parse { len: datagram.len(), reason: e.to_string() })?;
     if packet.header.version != 2 {
-        return Err(RtpError::Version {
-            version: packet.header.version,
-        });
+        return Err(RtpError::Version { version: packet.header.version });
     }
     Ok(packet)
 }
@@ -264,8 +245,7 @@ impl RtpReceiver {
 
     /// How long no packet has come, at `now`; `None` before the first packet.
     pub fn idle_for(&self, now: Instant) -> Option<Duration> {
-        self.last_packet_at
-            .map(|t| now.saturating_duration_since(t))
+        self.last_packet_at.map(|t| now.saturating_duration_since(t))
     }
 }
 
@@ -289,14 +269,7 @@ mod tests {
         let a = parse(&tx.send(0, false, Bytes::from_static(b"ab")).unwrap()).unwrap();
         let b = parse(&tx.send(3000, true, Bytes::from_static(b"c")).unwrap()).unwrap();
         let c = tx.packet(6000, false, Bytes::new());
-        assert_eq!(
-            (
-                a.header.sequence_number,
-                b.header.sequence_number,
-                c.header.sequence_number
-            ),
-            (65_534, 65_535, 0)
-        );
+        assert_eq!((a.header.sequence_number, b.header.sequence_number, c.header.sequence_number), (65_534, 65_535, 0));
         assert_eq!(a.header.timestamp, u32::MAX - 10);
         assert_eq!(b.header.timestamp, 2989); // wrapped
         assert!(!a.header.marker && b.header.marker);
@@ -307,24 +280,12 @@ mod tests {
 
     #[test]
     fn wire_format_is_rfc_3550() {
-        let mut tx = RtpSender::new(SenderConfig {
-            ssrc: 1,
-            payload_type: 8,
-            initial_seq: 7,
-            initial_timestamp: 160,
-        })
-        .unwrap();
+        let mut tx =
+            RtpSender::new(SenderConfig { ssrc: 1, payload_type: 8, initial_seq: 7, initial_timestamp: 160 }).unwrap();
         let bytes = tx.send(0, true, Bytes::from_static(&[0xD5])).unwrap();
+        assert_eq!(bytes.as_ref(), &[0x80, 0x88, 0, 7, 0, 0, 0, 160, 0, 0, 0, 1, 0xD5]);
         assert_eq!(
-            bytes.as_ref(),
-            &[0x80, 0x88, 0, 7, 0, 0, 0, 160, 0, 0, 0, 1, 0xD5]
-        );
-        assert_eq!(
-            RtpSender::new(SenderConfig {
-                payload_type: 128,
-                ..tx.config
-            })
-            .unwrap_err(),
+            RtpSender::new(SenderConfig { payload_type: 128, ..tx.config }).unwrap_err(),
             RtpError::PayloadType { pt: 128 }
         );
     }
@@ -346,57 +307,25 @@ mod tests {
         let t0 = Instant::now();
         let mut tx = sender();
         let mut rx = RtpReceiver::new();
-        let packets: Vec<Bytes> = (0..6)
-            .map(|i| tx.send(i * 160, false, Bytes::new()).unwrap())
-            .collect();
-        for (i, p) in [
-            &packets[0],
-            &packets[1],
-            &packets[4],
-            &packets[4],
-            &packets[2],
-            &packets[5],
-        ]
-        .iter()
-        .enumerate()
+        let packets: Vec<Bytes> = (0..6).map(|i| tx.send(i * 160, false, Bytes::new()).unwrap()).collect();
+        for (i, p) in [&packets[0], &packets[1], &packets[4], &packets[4], &packets[2], &packets[5]].iter().enumerate()
         {
-            rx.receive(t0 + Duration::from_millis(20 * i as u64), p)
-                .unwrap();
+            rx.receive(t0 + Duration::from_millis(20 * i as u64), p).unwrap();
         }
         let stats = rx.stats();
-        assert_eq!(
-            (stats.packets, stats.lost, stats.late_or_duplicate),
-            (6, 2, 2)
-        );
-        let mut other = RtpSender::new(SenderConfig {
-            ssrc: 9,
-            ..tx.config
-        })
-        .unwrap();
-        rx.receive(
-            t0 + Duration::from_millis(200),
-            &other.send(0, false, Bytes::new()).unwrap(),
-        )
-        .unwrap();
+        assert_eq!((stats.packets, stats.lost, stats.late_or_duplicate), (6, 2, 2));
+        let mut other = RtpSender::new(SenderConfig { ssrc: 9, ..tx.config }).unwrap();
+        rx.receive(t0 + Duration::from_millis(200), &other.send(0, false, Bytes::new()).unwrap()).unwrap();
         assert_eq!((rx.stats().ssrc_changes, rx.stats().ssrc), (1, Some(9)));
-        assert_eq!(
-            rx.idle_for(t0 + Duration::from_millis(1200)),
-            Some(Duration::from_secs(1))
-        );
+        assert_eq!(rx.idle_for(t0 + Duration::from_millis(1200)), Some(Duration::from_secs(1)));
     }
 
     #[test]
     fn garbage_is_refused() {
         let mut rx = RtpReceiver::new();
         let t0 = Instant::now();
-        assert!(matches!(
-            rx.receive(t0, &[0x80, 0]),
-            Err(RtpError::Parse { len: 2, .. })
-        ));
-        assert_eq!(
-            rx.receive(t0, &[0x40; 12]).unwrap_err(),
-            RtpError::Version { version: 1 }
-        );
+        assert!(matches!(rx.receive(t0, &[0x80, 0]), Err(RtpError::Parse { len: 2, .. })));
+        assert_eq!(rx.receive(t0, &[0x40; 12]).unwrap_err(), RtpError::Version { version: 1 });
         assert_eq!(rx.idle_for(t0), None);
     }
 }

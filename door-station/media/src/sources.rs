@@ -59,11 +59,7 @@ pub struct FramePacer {
 impl FramePacer {
     /// A pacer whose frame 0 is due at `start`.
     pub fn new(start: Instant, period: Duration) -> Self {
-        FramePacer {
-            start,
-            period: period.max(Duration::from_micros(100)),
-            next: 0,
-        }
+        FramePacer { start, period: period.max(Duration::from_micros(100)), next: 0 }
     }
 
     /// When the next frame is due.
@@ -79,10 +75,7 @@ impl FramePacer {
         }
         let elapsed = now.saturating_duration_since(self.start).as_nanos();
         let latest = (elapsed / self.period.as_nanos()) as u64;
-        let tick = Tick {
-            frame: latest,
-            skipped: latest - self.next,
-        };
+        let tick = Tick { frame: latest, skipped: latest - self.next };
         self.next = latest + 1;
         Some(tick)
     }
@@ -114,10 +107,7 @@ pub struct CameraCore {
 impl CameraCore {
     /// A camera for `config`.
     pub fn new(config: VideoConfig) -> Result<Self, H264Error> {
-        Ok(CameraCore {
-            encoder: H264Encoder::new(config)?,
-            trigger: KeyframeTrigger::default(),
-        })
+        Ok(CameraCore { encoder: H264Encoder::new(config)?, trigger: KeyframeTrigger::default() })
     }
 
     /// The trigger that asks this camera for key frames.
@@ -128,8 +118,7 @@ impl CameraCore {
     /// Encodes the frame of `tick` (frames the pacer skipped are left out of the timestamps), as
     /// a key frame if one was requested.
     pub fn next_unit(&mut self, tick: Tick) -> Result<Option<AccessUnit>, H264Error> {
-        self.encoder
-            .skip_frames(tick.frame.saturating_sub(self.encoder.next_frame_index()));
+        self.encoder.skip_frames(tick.frame.saturating_sub(self.encoder.next_frame_index()));
         if self.trigger.take() {
             self.encoder.force_keyframe();
         }
@@ -142,9 +131,7 @@ impl CameraCore {
 fn run_paced(period: Duration, control: mpsc::Receiver<()>, mut step: impl FnMut(Tick) -> bool) {
     let mut pacer = FramePacer::new(Instant::now(), period);
     loop {
-        let wait = pacer
-            .next_deadline()
-            .saturating_duration_since(Instant::now());
+        let wait = pacer.next_deadline().saturating_duration_since(Instant::now());
         match control.recv_timeout(wait) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
@@ -175,11 +162,7 @@ impl Worker {
             .name(format!("ds-{what}"))
             .spawn(move || body(control))
             .map_err(|source| SourceError::Spawn { what, source })?;
-        Ok(Worker {
-            what,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Ok(Worker { what, stop: Some(stop), thread: Some(thread) })
     }
 
     fn stop(&mut self) -> Result<(), SourceError> {
@@ -213,14 +196,12 @@ impl Camera {
         let trigger = core.trigger();
         let worker = Worker::spawn("camera", move |control| {
             let mut result = Ok(());
-            run_paced(config.frame_interval(), control, |tick| {
-                match core.next_unit(tick) {
-                    Ok(Some(unit)) => tx.send(unit).is_ok(),
-                    Ok(None) => true,
-                    Err(e) => {
-                        result = Err(e.into());
-                        false
-                    }
+            run_paced(config.frame_interval(), control, |tick| match core.next_unit(tick) {
+                Ok(Some(unit)) => tx.send(unit).is_ok(),
+                Ok(None) => true,
+                Err(e) => {
+                    result = Err(e.into());
+                    false
                 }
             });
             result
@@ -268,11 +249,7 @@ impl Microphone {
         let period = Duration::from_millis(u64::from(FRAME_MS));
         let worker = Worker::spawn("microphone", move |control| {
             run_paced(period, control, |tick| {
-                let frame = AudioFrame {
-                    index: tick.frame,
-                    samples: tone.next_frame(),
-                    rate: tone.rate(),
-                };
+                let frame = AudioFrame { index: tick.frame, samples: tone.next_frame(), rate: tone.rate() };
                 tx.send(frame).is_ok()
             });
             Ok(())
@@ -295,43 +272,19 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut pacer = FramePacer::new(t0, ms(50));
-        assert_eq!(
-            pacer.poll(t0),
-            Some(Tick {
-                frame: 0,
-                skipped: 0
-            })
-        );
+        assert_eq!(pacer.poll(t0), Some(Tick { frame: 0, skipped: 0 }));
         assert_eq!(pacer.poll(t0 + ms(49)), None);
         assert_eq!(pacer.next_deadline(), t0 + ms(50));
-        assert_eq!(
-            pacer.poll(t0 + ms(50)),
-            Some(Tick {
-                frame: 1,
-                skipped: 0
-            })
-        );
+        assert_eq!(pacer.poll(t0 + ms(50)), Some(Tick { frame: 1, skipped: 0 }));
         // Late by three periods: one frame now, the three missed ones are dropped.
-        assert_eq!(
-            pacer.poll(t0 + ms(260)),
-            Some(Tick {
-                frame: 5,
-                skipped: 3
-            })
-        );
+        assert_eq!(pacer.poll(t0 + ms(260)), Some(Tick { frame: 5, skipped: 3 }));
         assert_eq!(pacer.next_deadline(), t0 + ms(300));
         assert_eq!(pacer.poll(t0 + ms(299)), None);
     }
 
     #[test]
     fn a_trigger_makes_the_next_frame_a_key_frame_once() {
-        let config = VideoConfig {
-            width: 160,
-            height: 120,
-            fps: 10,
-            keyframe_interval_s: 0,
-            ..VideoConfig::default()
-        };
+        let config = VideoConfig { width: 160, height: 120, fps: 10, keyframe_interval_s: 0, ..VideoConfig::default() };
         let mut core = CameraCore::new(config).unwrap();
         let tick = |frame| Tick { frame, skipped: 0 };
         assert!(core.next_unit(tick(0)).unwrap().unwrap().is_idr());
@@ -342,41 +295,23 @@ mod tests {
         let forced = core.next_unit(tick(2)).unwrap().unwrap();
         assert!(forced.is_idr() && forced.starts_with_parameter_sets());
         // Frames 3 and 4 were dropped by the pacer: frame 5 is stamped as frame 5.
-        let later = core
-            .next_unit(Tick {
-                frame: 5,
-                skipped: 2,
-            })
-            .unwrap()
-            .unwrap();
+        let later = core.next_unit(Tick { frame: 5, skipped: 2 }).unwrap().unwrap();
         assert!(!later.is_idr());
         assert_eq!((later.frame_index, later.timestamp_90k), (5, 5 * 9000));
     }
 
     #[test]
     fn threads_deliver_frames_until_stopped() {
-        let config = VideoConfig {
-            width: 160,
-            height: 120,
-            fps: 60,
-            keyframe_interval_s: 0,
-            ..VideoConfig::default()
-        };
+        let config = VideoConfig { width: 160, height: 120, fps: 60, keyframe_interval_s: 0, ..VideoConfig::default() };
         let (vtx, vrx) = mpsc::channel();
         let camera = Camera::spawn(config, vtx).unwrap();
         let (atx, arx) = mpsc::channel();
-        let mic = Microphone::spawn(
-            ToneSource::new(440.0, SampleRate::Hz48000, 1000).unwrap(),
-            atx,
-        )
-        .unwrap();
+        let mic = Microphone::spawn(ToneSource::new(440.0, SampleRate::Hz48000, 1000).unwrap(), atx).unwrap();
         let wait = Duration::from_secs(30); // liveness only: generous for a loaded machine
         let first = vrx.recv_timeout(wait).unwrap();
         assert!(first.is_idr());
         camera.request_keyframe();
-        let forced = (0..10)
-            .map(|_| vrx.recv_timeout(wait).unwrap())
-            .find(AccessUnit::is_idr);
+        let forced = (0..10).map(|_| vrx.recv_timeout(wait).unwrap()).find(AccessUnit::is_idr);
         assert!(forced.is_some_and(|u| u.frame_index > 0));
         let frame = arx.recv_timeout(wait).unwrap();
         assert_eq!(frame.samples.len(), 960);
@@ -390,13 +325,7 @@ mod tests {
     #[test]
     fn bad_camera_configuration_is_reported_before_the_thread_starts() {
         let (tx, _rx) = mpsc::channel();
-        let bad = VideoConfig {
-            fps: 0,
-            ..VideoConfig::default()
-        };
-        assert!(matches!(
-            Camera::spawn(bad, tx),
-            Err(SourceError::Video(H264Error::Config { field: "fps", .. }))
-        ));
+        let bad = VideoConfig { fps: 0, ..VideoConfig::default() };
+        assert!(matches!(Camera::spawn(bad, tx), Err(SourceError::Video(H264Error::Config { field: "fps", .. }))));
     }
 }

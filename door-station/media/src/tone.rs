@@ -133,11 +133,7 @@ mod tests {
         let mut tone = ToneSource::new(1000.0, SampleRate::Hz8000, 10_000).unwrap();
         let a = tone.next_frame();
         let b = tone.next_frame();
-        assert!(
-            (rms(&a) - 10_000.0 / 2f64.sqrt()).abs() < 50.0,
-            "{}",
-            rms(&a)
-        );
+        assert!((rms(&a) - 10_000.0 / 2f64.sqrt()).abs() < 50.0, "{}", rms(&a));
         // 1 kHz at 8 kHz: 8 samples a period; the second frame continues the first exactly.
         assert_eq!(&a[..8], &b[..8]);
         assert_eq!(*a.iter().max().unwrap(), 10_000);
@@ -145,10 +141,7 @@ mod tests {
 
     #[test]
     fn frequency_outside_the_band_is_refused() {
-        assert!(matches!(
-            ToneSource::new(4000.0, SampleRate::Hz8000, 1),
-            Err(ToneError::Frequency { .. })
-        ));
+        assert!(matches!(ToneSource::new(4000.0, SampleRate::Hz8000, 1), Err(ToneError::Frequency { .. })));
         assert!(ToneSource::new(0.0, SampleRate::Hz48000, 1).is_err());
         assert!(ToneSource::new(f64::NAN, SampleRate::Hz48000, 1).is_err());
     }

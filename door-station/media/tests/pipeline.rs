@@ -13,35 +13,17 @@ use std::time::Duration;
 
 #[test]
 fn joining_a_running_camera_gives_a_decodable_stream() {
-    let config = VideoConfig {
-        width: 160,
-        height: 120,
-        fps: 30,
-        keyframe_interval_s: 0,
-        ..VideoConfig::default()
-    };
+    let config = VideoConfig { width: 160, height: 120, fps: 30, keyframe_interval_s: 0, ..VideoConfig::default() };
     let (tx, rx) = mpsc::channel();
     let camera = Camera::spawn(config, tx).unwrap();
     let trigger = camera.keyframe_trigger();
     let mut fanout = VideoFanout::new(H264Packetizer::default());
     let wait = Duration::from_secs(30); // liveness only
-    let sender = |ssrc| {
-        RtpSender::new(SenderConfig {
-            ssrc,
-            payload_type: 96,
-            initial_seq: 1,
-            initial_timestamp: 2,
-        })
-        .unwrap()
-    };
+    let sender =
+        |ssrc| RtpSender::new(SenderConfig { ssrc, payload_type: 96, initial_seq: 1, initial_timestamp: 2 }).unwrap();
 
     for _ in 0..5 {
-        assert!(
-            fanout
-                .send(&rx.recv_timeout(wait).unwrap())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(fanout.send(&rx.recv_timeout(wait).unwrap()).unwrap().is_empty());
     }
     if fanout.add_destination(DestinationId(7), sender(7)) {
         trigger.request();

@@ -50,10 +50,7 @@ fn random_datagrams_never_panic_the_receivers() {
         let _ = split_annex_b(&datagram);
         let _ = parse(&datagram);
     }
-    assert!(
-        parsed > 1000,
-        "the test must reach the depacketizer: {parsed}"
-    );
+    assert!(parsed > 1000, "the test must reach the depacketizer: {parsed}");
 }
 
 #[test]
@@ -73,20 +70,10 @@ fn random_h264_payloads_never_panic_the_depacketizer() {
             marker: seq % 5 == 0,
             ..Header::default()
         };
-        errors += usize::from(
-            depack
-                .push(&Packet {
-                    header,
-                    payload: Bytes::from(payload),
-                })
-                .is_err(),
-        );
+        errors += usize::from(depack.push(&Packet { header, payload: Bytes::from(payload) }).is_err());
         while depack.pop_unit().is_some() {}
     }
-    assert!(
-        errors > 100,
-        "malformed payloads must be reported: {errors}"
-    );
+    assert!(errors > 100, "malformed payloads must be reported: {errors}");
 }
 
 #[test]
@@ -95,10 +82,7 @@ fn telephone_event_parse_is_total() {
     for _ in 0..10_000 {
         let payload = noise.bytes(8);
         match TelephoneEvent::parse(&payload) {
-            Ok(ev) => assert_eq!(
-                ev.to_bytes()[..],
-                [payload[0], payload[1] & 0xBF, payload[2], payload[3]]
-            ),
+            Ok(ev) => assert_eq!(ev.to_bytes()[..], [payload[0], payload[1] & 0xBF, payload[2], payload[3]]),
             Err(_) => assert!(payload.len() < 4),
         }
     }

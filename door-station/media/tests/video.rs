@@ -15,13 +15,7 @@ const A: DestinationId = DestinationId(1);
 const B: DestinationId = DestinationId(2);
 
 fn config() -> VideoConfig {
-    VideoConfig {
-        width: 320,
-        height: 240,
-        fps: 15,
-        bitrate_bps: 384_000,
-        keyframe_interval_s: 0,
-    }
+    VideoConfig { width: 320, height: 240, fps: 15, bitrate_bps: 384_000, keyframe_interval_s: 0 }
 }
 
 fn sender(ssrc: u32) -> RtpSender {
@@ -46,13 +40,7 @@ struct Receiver {
 impl Receiver {
     fn new(size: (usize, usize)) -> Self {
         let decoder = Decoder::new().unwrap();
-        Receiver {
-            depack: H264Depacketizer::new(),
-            decoder,
-            packets: Vec::new(),
-            pictures: 0,
-            size,
-        }
+        Receiver { depack: H264Depacketizer::new(), decoder, packets: Vec::new(), pictures: 0, size }
     }
 
     fn receive(&mut self, datagram: &Bytes) {
@@ -61,10 +49,7 @@ impl Receiver {
         self.packets.push(packet);
         while let Some(unit) = self.depack.pop_unit() {
             assert!(unit.complete);
-            let picture = self
-                .decoder
-                .decode(&unit.to_annex_b())
-                .expect("decodes without error");
+            let picture = self.decoder.decode(&unit.to_annex_b()).expect("decodes without error");
             if let Some(picture) = picture {
                 let (w, h) = self.size;
                 assert_eq!(picture.dimensions(), self.size);
@@ -101,10 +86,7 @@ fn every_frame_decodes_and_a_late_joiner_starts_at_a_fresh_idr() {
         }
         let unit = encoder.encode_next().unwrap().expect("no frame is skipped");
         if frame == 12 {
-            assert!(
-                unit.is_idr() && unit.starts_with_parameter_sets(),
-                "forced key frame at once"
-            );
+            assert!(unit.is_idr() && unit.starts_with_parameter_sets(), "forced key frame at once");
         } else if frame > 0 {
             assert!(!unit.is_idr(), "no key frame at {frame} without a request");
         }
@@ -116,23 +98,15 @@ fn every_frame_decodes_and_a_late_joiner_starts_at_a_fresh_idr() {
     assert_eq!(b.pictures, 18);
     // B's very first packet is the SPS of the forced IDR.
     assert_eq!(NalKind::of(&b.packets[0].payload), Some(NalKind::Sps));
-    assert_eq!(
-        b.packets[0].header.timestamp,
-        2 * 77 + units[12].timestamp_90k
-    );
+    assert_eq!(b.packets[0].header.timestamp, 2 * 77 + units[12].timestamp_90k);
     assert_eq!(b.packets[0].header.sequence_number, 2000);
     assert!(!fanout.awaiting_keyframe());
 }
 
 #[test]
 fn marker_bits_timestamps_and_sizes_follow_rfc_6184() {
-    let mut encoder = H264Encoder::new(VideoConfig {
-        width: 640,
-        height: 480,
-        bitrate_bps: 1_500_000,
-        ..config()
-    })
-    .unwrap();
+    let mut encoder =
+        H264Encoder::new(VideoConfig { width: 640, height: 480, bitrate_bps: 1_500_000, ..config() }).unwrap();
     let mut fanout = VideoFanout::new(H264Packetizer::new(1200).unwrap());
     let _ = fanout.add_destination(A, sender(1));
     let mut receiver = Receiver::new((640, 480));
@@ -142,11 +116,7 @@ fn marker_bits_timestamps_and_sizes_follow_rfc_6184() {
         let out = fanout.send(&unit).unwrap();
         let packets: Vec<_> = out.iter().map(|(_, b)| parse(b).unwrap()).collect();
         assert!(packets.iter().all(|p| p.payload.len() <= 1200));
-        assert!(
-            packets
-                .iter()
-                .all(|p| p.header.timestamp == 77 + unit.timestamp_90k)
-        );
+        assert!(packets.iter().all(|p| p.header.timestamp == 77 + unit.timestamp_90k));
         let markers: Vec<bool> = packets.iter().map(|p| p.header.marker).collect();
         assert_eq!(markers.iter().filter(|&&m| m).count(), 1);
         assert!(markers.last().unwrap());
@@ -157,10 +127,7 @@ fn marker_bits_timestamps_and_sizes_follow_rfc_6184() {
         }
     }
     assert!(fragmented, "a 640x480 IDR needs FU-A");
-    assert_eq!(
-        encoder.encode_next().unwrap().unwrap().timestamp_90k,
-        5 * 6000
-    );
+    assert_eq!(encoder.encode_next().unwrap().unwrap().timestamp_90k, 5 * 6000);
 }
 
 /// The `rtp` crate's own H.264 depacketizer, written by others, reads our packets the same way.
@@ -181,11 +148,7 @@ fn stream_is_constrained_baseline_with_sprop_parameter_sets() {
     assert!(first.starts_with_parameter_sets());
     let sps = first.find(NalKind::Sps).unwrap();
     assert_eq!(sps[1], 66, "profile_idc baseline");
-    assert_ne!(
-        sps[2] & 0x40,
-        0,
-        "constraint_set1_flag: constrained baseline"
-    );
+    assert_ne!(sps[2] & 0x40, 0, "constraint_set1_flag: constrained baseline");
     let plid = encoder.profile_level_id().unwrap();
     assert!(plid.starts_with("42"), "{plid}");
     let sprop = encoder.sprop_parameter_sets().unwrap();
@@ -205,34 +168,17 @@ fn sdp_parameters_for_the_offer_match_the_running_stream() {
     assert_eq!(encoder.sdp_parameters().unwrap(), offered);
     let sps = idr.find(NalKind::Sps).unwrap();
     let pps = idr.find(NalKind::Pps).unwrap();
-    assert_eq!(
-        offered.sprop_parameter_sets,
-        ds_media::h264::sprop_parameter_sets(sps, pps)
-    );
-    assert_eq!(
-        offered.profile_level_id, "42c00c",
-        "constrained baseline, level 1.2 for 320x240@15"
-    );
+    assert_eq!(offered.sprop_parameter_sets, ds_media::h264::sprop_parameter_sets(sps, pps));
+    assert_eq!(offered.profile_level_id, "42c00c", "constrained baseline, level 1.2 for 320x240@15");
 }
 
 #[test]
 fn periodic_key_frames_come_with_parameter_sets() {
-    let mut encoder = H264Encoder::new(VideoConfig {
-        fps: 10,
-        keyframe_interval_s: 1,
-        ..config()
-    })
-    .unwrap();
+    let mut encoder = H264Encoder::new(VideoConfig { fps: 10, keyframe_interval_s: 1, ..config() }).unwrap();
     let idrs: Vec<u64> = (0..25)
         .filter_map(|_| encoder.encode_next().unwrap())
         .filter(|u| u.is_idr())
-        .inspect(|u| {
-            assert!(
-                u.starts_with_parameter_sets(),
-                "IDR {} without SPS/PPS",
-                u.frame_index
-            )
-        })
+        .inspect(|u| assert!(u.starts_with_parameter_sets(), "IDR {} without SPS/PPS", u.frame_index))
         .map(|u| u.frame_index)
         .collect();
     assert_eq!(idrs, [0, 10, 20]);
@@ -241,27 +187,12 @@ fn periodic_key_frames_come_with_parameter_sets() {
 #[test]
 fn bad_configurations_are_refused() {
     for bad in [
-        VideoConfig {
-            width: 321,
-            ..config()
-        },
-        VideoConfig {
-            height: 8,
-            ..config()
-        },
+        VideoConfig { width: 321, ..config() },
+        VideoConfig { height: 8, ..config() },
         VideoConfig { fps: 0, ..config() },
-        VideoConfig {
-            bitrate_bps: 5,
-            ..config()
-        },
+        VideoConfig { bitrate_bps: 5, ..config() },
     ] {
-        assert!(
-            matches!(
-                H264Encoder::new(bad),
-                Err(ds_media::h264::H264Error::Config { .. })
-            ),
-            "{bad:?}"
-        );
+        assert!(matches!(H264Encoder::new(bad), Err(ds_media::h264::H264Error::Config { .. })), "{bad:?}");
     }
 }
 

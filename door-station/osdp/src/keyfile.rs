@@ -48,12 +48,10 @@ impl KeyFile {
     /// The stored key; `None` if the file does not exist.
     pub fn load(&self) -> Result<Option<Scbk>, ReaderError> {
         match fs::read_to_string(&self.path) {
-            Ok(text) => parse_key(&text)
-                .map(Some)
-                .ok_or_else(|| ReaderError::KeyFile {
-                    path: self.path.clone(),
-                    reason: "expected 32 hex digits (a 16-byte SCBK)".into(),
-                }),
+            Ok(text) => parse_key(&text).map(Some).ok_or_else(|| ReaderError::KeyFile {
+                path: self.path.clone(),
+                reason: "expected 32 hex digits (a 16-byte SCBK)".into(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.error(e)),
         }
@@ -78,10 +76,7 @@ impl KeyFile {
     }
 
     fn error(&self, e: std::io::Error) -> ReaderError {
-        ReaderError::KeyFile {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
+        ReaderError::KeyFile { path: self.path.clone(), reason: e.to_string() }
     }
 }
 

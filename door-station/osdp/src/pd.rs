@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use ds_hw::wiegand::Bits;
 use libosdp::{
-    OsdpCommand, OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpStatusReportType, PdCapEntity,
-    PdCapability, PdId, PdInfoBuilder, PeripheralDevice,
+    OsdpCommand, OsdpEvent, OsdpEventCardRead, OsdpFlag, OsdpStatusReportType, PdCapEntity, PdCapability, PdId,
+    PdInfoBuilder, PeripheralDevice,
 };
 
 use crate::serial::{Direction, SerialChannel, SerialPort};
@@ -32,13 +32,7 @@ pub struct ReaderIdentity {
 impl Default for ReaderIdentity {
     /// OUI 00:00:00 (unassigned), model 1, version 1, serial 1, firmware 0.1.0.
     fn default() -> Self {
-        ReaderIdentity {
-            vendor_oui: [0, 0, 0],
-            model: 1,
-            version: 1,
-            serial: 1,
-            firmware: (0, 1, 0),
-        }
+        ReaderIdentity { vendor_oui: [0, 0, 0], model: 1, version: 1, serial: 1, firmware: (0, 1, 0) }
     }
 }
 
@@ -100,16 +94,12 @@ pub struct LibOsdpReader {
 
 impl std::fmt::Debug for LibOsdpReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LibOsdpReader")
-            .field("status", &self.status())
-            .finish()
+        f.debug_struct("LibOsdpReader").field("status", &self.status()).finish()
     }
 }
 
 fn library(e: libosdp::OsdpError) -> ReaderError {
-    ReaderError::Library {
-        reason: e.to_string(),
-    }
+    ReaderError::Library { reason: e.to_string() }
 }
 
 fn capabilities(secure: bool) -> Vec<PdCapability> {
@@ -129,13 +119,7 @@ fn capabilities(secure: bool) -> Vec<PdCapability> {
 
 /// The key to start with, and libosdp's flags for it.
 fn key_and_flags(secure: &SecureChannel) -> Result<(Option<Scbk>, OsdpFlag), ReaderError> {
-    let SecureChannel::On {
-        key_file,
-        initial_key,
-        install_mode,
-        enforce,
-    } = secure
-    else {
+    let SecureChannel::On { key_file, initial_key, install_mode, enforce } = secure else {
         return Ok((None, OsdpFlag::empty()));
     };
     match (key_file.load()?.or(*initial_key), install_mode) {
@@ -155,10 +139,7 @@ fn key_and_flags(secure: &SecureChannel) -> Result<(Option<Scbk>, OsdpFlag), Rea
 impl LibOsdpReader {
     /// Opens the port and sets up the PD. `direction` drives an RS-485
     /// transceiver's DE line, if it has one that the kernel does not drive.
-    pub fn open(
-        config: &ReaderConfig,
-        direction: Option<Box<dyn Direction>>,
-    ) -> Result<Self, ReaderError> {
+    pub fn open(config: &ReaderConfig, direction: Option<Box<dyn Direction>>) -> Result<Self, ReaderError> {
         let (key, flags) = key_and_flags(&config.secure)?;
         let port = SerialPort::open(&config.port, config.baud)?;
         let id = &config.identity;
@@ -189,12 +170,7 @@ impl LibOsdpReader {
         };
         let callback_shared = Arc::clone(&shared);
         pd.set_command_callback(move |cmd| on_command(&callback_shared, key_file.as_ref(), cmd));
-        Ok(LibOsdpReader {
-            pd,
-            waker,
-            shared,
-            last_poll: None,
-        })
+        Ok(LibOsdpReader { pd, waker, shared, last_poll: None })
     }
 }
 
@@ -217,16 +193,13 @@ fn on_command(shared: &Mutex<Shared>, key_file: Option<&KeyFile>, cmd: &mut Osdp
             }
             PanelCommand::KeyStored
         }
-        OsdpCommand::Output(out) => PanelCommand::Output {
-            output: out.output_no,
-            control: out.control_code,
-            timer_100ms: out.timer_count,
-        },
+        OsdpCommand::Output(out) => {
+            PanelCommand::Output { output: out.output_no, control: out.control_code, timer_100ms: out.timer_count }
+        }
         OsdpCommand::Led(led) => PanelCommand::Led {
             led: led.led_number,
             permanent_color: u8::from(led.permanent.on_color),
-            temporary_color: (led.temporary.control_code == 2)
-                .then_some(u8::from(led.temporary.on_color)),
+            temporary_color: (led.temporary.control_code == 2).then_some(u8::from(led.temporary.on_color)),
             temporary_100ms: led.temporary.timer_count,
         },
         OsdpCommand::Buzzer(buz) => PanelCommand::Buzzer {
@@ -236,10 +209,7 @@ fn on_command(shared: &Mutex<Shared>, key_file: Option<&KeyFile>, cmd: &mut Osdp
             count: buz.rep_count,
         },
         OsdpCommand::ComSet(_) => return 0,
-        OsdpCommand::ComSetDone(com) => PanelCommand::ComSet {
-            address: com.address,
-            baud: com.baud_rate,
-        },
+        OsdpCommand::ComSetDone(com) => PanelCommand::ComSet { address: com.address, baud: com.baud_rate },
         _ => return -1,
     };
     lock(shared).commands.push_back(panel);
@@ -249,18 +219,14 @@ fn on_command(shared: &Mutex<Shared>, key_file: Option<&KeyFile>, cmd: &mut Osdp
 impl OsdpReader for LibOsdpReader {
     fn report_card(&mut self, format: CardFormat, bits: &Bits) -> Result<(), ReaderError> {
         let event = match format {
-            CardFormat::Wiegand => {
-                OsdpEventCardRead::new_wiegand(bits.len(), bits.to_bytes()).map_err(library)?
-            }
+            CardFormat::Wiegand => OsdpEventCardRead::new_wiegand(bits.len(), bits.to_bytes()).map_err(library)?,
             CardFormat::Unspecified => {
                 let mut raw = OsdpEventCardRead::new_raw(bits.to_bytes());
                 raw.nr_bits = bits.len();
                 raw
             }
         };
-        self.pd
-            .notify_event(OsdpEvent::CardRead(event))
-            .map_err(library)
+        self.pd.notify_event(OsdpEvent::CardRead(event)).map_err(library)
     }
 
     fn set_tamper(&mut self, tampered: bool) {
@@ -278,10 +244,7 @@ impl OsdpReader for LibOsdpReader {
     }
 
     fn status(&self) -> LinkStatus {
-        LinkStatus {
-            online: self.pd.is_online(),
-            secure: self.pd.is_sc_active(),
-        }
+        LinkStatus { online: self.pd.is_online(), secure: self.pd.is_sc_active() }
     }
 
     fn wait_readable(&self, timeout: Duration) -> bool {

@@ -41,13 +41,10 @@ pub struct GpioDirection {
 impl GpioDirection {
     /// Claims `gpio` low (receiving).
     pub fn open(gpio: u8) -> Result<Self, ReaderError> {
-        let error = |reason: String| ReaderError::Config {
-            reason: format!("RS-485 direction line GPIO {gpio}: {reason}"),
-        };
-        let pin = rppal::gpio::Gpio::new()
-            .and_then(|g| g.get(gpio))
-            .map_err(|e| error(e.to_string()))?
-            .into_output_low();
+        let error =
+            |reason: String| ReaderError::Config { reason: format!("RS-485 direction line GPIO {gpio}: {reason}") };
+        let pin =
+            rppal::gpio::Gpio::new().and_then(|g| g.get(gpio)).map_err(|e| error(e.to_string()))?.into_output_low();
         Ok(GpioDirection { pin })
     }
 }
@@ -86,10 +83,7 @@ impl SerialPort {
     /// Opens `path` (e.g. `/dev/ttyAMA0`, `/dev/ttyUSB0`, a pty) at `baud`, one of
     /// the OSDP rates 9600–230400.
     pub fn open(path: &Path, baud: u32) -> Result<Self, ReaderError> {
-        let error = |reason: String| ReaderError::Serial {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let error = |reason: String| ReaderError::Serial { path: path.to_path_buf(), reason };
         let rate = baud_rate(baud).ok_or_else(|| error(format!("unsupported baud rate {baud}")))?;
         let file = OpenOptions::new()
             .read(true)
@@ -102,10 +96,7 @@ impl SerialPort {
         termios::cfmakeraw(&mut tio);
         termios::cfsetspeed(&mut tio, rate).map_err(|e| error(e.to_string()))?;
         termios::tcsetattr(fd, SetArg::TCSANOW, &tio).map_err(|e| error(e.to_string()))?;
-        Ok(SerialPort {
-            file,
-            path: path.to_path_buf(),
-        })
+        Ok(SerialPort { file, path: path.to_path_buf() })
     }
 
     /// Waits until bytes arrive or `timeout` passes; `true` if readable.
@@ -119,10 +110,10 @@ impl SerialPort {
     /// A second handle on the same port (for waiting while libosdp owns one).
     pub fn try_clone(&self) -> Result<Self, ReaderError> {
         Ok(SerialPort {
-            file: self.file.try_clone().map_err(|e| ReaderError::Serial {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            })?,
+            file: self
+                .file
+                .try_clone()
+                .map_err(|e| ReaderError::Serial { path: self.path.clone(), reason: e.to_string() })?,
             path: self.path.clone(),
         })
     }

@@ -81,10 +81,7 @@ impl OsdpReader for SimReader {
     }
 
     fn status(&self) -> LinkStatus {
-        LinkStatus {
-            online: self.log.lock().last_poll.is_some(),
-            secure: false,
-        }
+        LinkStatus { online: self.log.lock().last_poll.is_some(), secure: false }
     }
 
     fn wait_readable(&self, timeout: Duration) -> bool {

@@ -47,16 +47,8 @@ impl ReaderThread {
                     *thread_status.lock().unwrap_or_else(|e| e.into_inner()) = reader.status();
                 }
             })
-            .map_err(|e| ReaderError::Library {
-                reason: format!("cannot start the reader thread: {e}"),
-            })?;
-        Ok(ReaderThread {
-            requests: Some(requests),
-            commands,
-            status,
-            errors,
-            thread: Some(thread),
-        })
+            .map_err(|e| ReaderError::Library { reason: format!("cannot start the reader thread: {e}") })?;
+        Ok(ReaderThread { requests: Some(requests), commands, status, errors, thread: Some(thread) })
     }
 
     /// Queues a card read for the next poll.

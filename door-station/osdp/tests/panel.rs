@@ -12,14 +12,13 @@ use std::time::Duration;
 
 use ds_hw::wiegand::{Bits, Credential, WiegandFormat, decode, encode};
 use ds_osdp::{
-    CardFormat, KeyFile, LibOsdpReader, PanelCommand, ReaderConfig, ReaderIdentity, ReaderThread,
-    SecureChannel, format_key,
+    CardFormat, KeyFile, LibOsdpReader, PanelCommand, ReaderConfig, ReaderIdentity, ReaderThread, SecureChannel,
+    format_key,
 };
 
 const KEY: [u8; 16] = *b"door-station-key";
-const NEW_KEY: [u8; 16] = [
-    0x94, 0x4b, 0x8e, 0xdd, 0xcb, 0xaa, 0x2b, 0x5f, 0xe2, 0xb0, 0x14, 0x8d, 0x1b, 0x2f, 0x95, 0xc9,
-];
+const NEW_KEY: [u8; 16] =
+    [0x94, 0x4b, 0x8e, 0xdd, 0xcb, 0xaa, 0x2b, 0x5f, 0xe2, 0xb0, 0x14, 0x8d, 0x1b, 0x2f, 0x95, 0xc9];
 
 /// The panel process and its result lines.
 struct Panel {
@@ -50,11 +49,7 @@ impl Panel {
             }
         });
         let stdin = child.stdin.take().unwrap();
-        let mut panel = Panel {
-            child,
-            stdin,
-            lines,
-        };
+        let mut panel = Panel { child, stdin, lines };
         let pty = panel.expect("PTY ");
         (panel, PathBuf::from(pty.trim_start_matches("PTY ")))
     }
@@ -73,10 +68,7 @@ impl Panel {
                 .recv_timeout(Duration::from_secs(60))
                 .unwrap_or_else(|_| panic!("the panel never said {prefix:?}"));
             if line.starts_with(prefix) || line == "NO_SC" || line == "NO_CARD" {
-                assert!(
-                    line.starts_with(prefix),
-                    "expected {prefix:?}, panel said {line:?}"
-                );
+                assert!(line.starts_with(prefix), "expected {prefix:?}, panel said {line:?}");
                 return line;
             }
         }
@@ -88,23 +80,13 @@ impl Panel {
     }
 }
 
-fn config(
-    pty: &Path,
-    key_file: &Path,
-    initial_key: Option<[u8; 16]>,
-    install_mode: bool,
-) -> ReaderConfig {
+fn config(pty: &Path, key_file: &Path, initial_key: Option<[u8; 16]>, install_mode: bool) -> ReaderConfig {
     ReaderConfig {
         port: pty.to_path_buf(),
         baud: 115200,
         address: 101,
         identity: ReaderIdentity::default(),
-        secure: SecureChannel::On {
-            key_file: KeyFile::new(key_file),
-            initial_key,
-            install_mode,
-            enforce: true,
-        },
+        secure: SecureChannel::On { key_file: KeyFile::new(key_file), initial_key, install_mode, enforce: true },
     }
 }
 
@@ -135,11 +117,7 @@ fn parse_card(line: &str) -> (u32, Bits, bool) {
             byte & (0x80 >> (i % 8)) != 0
         })
         .collect();
-    (
-        field("format").parse().unwrap(),
-        Bits::from_bools(bits),
-        field("sc") == "1",
-    )
+    (field("format").parse().unwrap(), Bits::from_bools(bits), field("sc") == "1")
 }
 
 #[test]
@@ -155,59 +133,19 @@ fn the_panel_reads_the_configured_credential_over_secure_channel() {
     let (format, got, secure) = parse_card(&panel.expect("CARD "));
     assert_eq!(format, 1, "osdp_RAW format 1 = Wiegand");
     assert!(secure, "the card read came inside the secure session");
-    assert_eq!(
-        decode(WiegandFormat::H10301, &got),
-        Ok(Credential {
-            facility: 123,
-            card: 4567
-        })
-    );
+    assert_eq!(decode(WiegandFormat::H10301, &got), Ok(Credential { facility: 123, card: 4567 }));
     reader.set_tamper(true);
     let status = panel.expect("STATUS ");
-    assert!(
-        status.ends_with("report=0000") || status.ends_with("report=0100"),
-        "{status}"
-    );
+    assert!(status.ends_with("report=0000") || status.ends_with("report=0100"), "{status}");
     panel.expect("COMMANDS_SENT");
     let latency = panel.expect("LATENCY ");
     eprintln!("OSDP reply latency (pty, this machine): {latency}");
     panel.finish();
     let commands: Vec<PanelCommand> = reader.commands().try_iter().collect();
-    assert!(
-        commands.contains(&PanelCommand::Output {
-            output: 0,
-            control: 5,
-            timer_100ms: 30
-        }),
-        "{commands:?}"
-    );
-    assert!(
-        commands.contains(&PanelCommand::Buzzer {
-            tone: 2,
-            on_100ms: 2,
-            off_100ms: 1,
-            count: 3
-        }),
-        "{commands:?}"
-    );
-    assert!(
-        commands.iter().any(|c| matches!(
-            c,
-            PanelCommand::Led {
-                led: 0,
-                permanent_color: 2,
-                ..
-            }
-        )),
-        "{commands:?}"
-    );
-    assert!(
-        commands.contains(&PanelCommand::ComSet {
-            address: 101,
-            baud: 115200
-        }),
-        "{commands:?}"
-    );
+    assert!(commands.contains(&PanelCommand::Output { output: 0, control: 5, timer_100ms: 30 }), "{commands:?}");
+    assert!(commands.contains(&PanelCommand::Buzzer { tone: 2, on_100ms: 2, off_100ms: 1, count: 3 }), "{commands:?}");
+    assert!(commands.iter().any(|c| matches!(c, PanelCommand::Led { led: 0, permanent_color: 2, .. })), "{commands:?}");
+    assert!(commands.contains(&PanelCommand::ComSet { address: 101, baud: 115200 }), "{commands:?}");
     assert!(reader.errors().try_recv().is_err());
 }
 
@@ -221,10 +159,7 @@ fn install_mode_stores_the_keyset_and_the_next_start_joins_with_it() {
     panel.expect("SECURE_FIRST");
     panel.expect("SECURE_NEW_KEY");
     panel.finish();
-    assert_eq!(
-        reader1.commands().try_iter().collect::<Vec<_>>(),
-        [PanelCommand::KeyStored]
-    );
+    assert_eq!(reader1.commands().try_iter().collect::<Vec<_>>(), [PanelCommand::KeyStored]);
     drop(reader1);
     assert_eq!(KeyFile::new(&key_file).load().unwrap(), Some(NEW_KEY));
 

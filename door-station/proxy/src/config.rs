@@ -178,7 +178,13 @@ pub struct RegisterUpstream {
 
 impl Default for RegisterUpstream {
     fn default() -> Self {
-        RegisterUpstream { aor: String::new(), user: String::new(), password: String::new(), local: String::new(), expires_s: 600 }
+        RegisterUpstream {
+            aor: String::new(),
+            user: String::new(),
+            password: String::new(),
+            local: String::new(),
+            expires_s: 600,
+        }
     }
 }
 
@@ -215,7 +221,14 @@ pub struct Relay {
 
 impl Default for Relay {
     fn default() -> Self {
-        Relay { enabled: false, port_min: 40_000, port_max: 40_999, max_early_legs: 4, idle_timeout_s: 60, address: String::new() }
+        Relay {
+            enabled: false,
+            port_min: 40_000,
+            port_max: 40_999,
+            max_early_legs: 4,
+            idle_timeout_s: 60,
+            address: String::new(),
+        }
     }
 }
 
@@ -342,7 +355,9 @@ impl TrustedNet {
     /// True when `ip` is inside.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let (a, b, bits) = match (self.addr, ip) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, self.prefix),
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, self.prefix)
+            }
             (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), self.prefix),
             _ => return false,
         };

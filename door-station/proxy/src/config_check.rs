@@ -58,11 +58,19 @@ pub fn validate(cfg: &ProxyConfig, err: &MakeError<'_>) -> Vec<crate::config::Co
 fn check_tls(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::config::ConfigError>) {
     let t = &cfg.tls;
     if !cfg.listen.tls.is_empty() && (t.cert.as_os_str().is_empty() || t.key.as_os_str().is_empty()) {
-        out.push(err("tls.cert", "listen.tls is set but tls.cert or tls.key is empty".into(), "give the PEM certificate chain and key"));
+        out.push(err(
+            "tls.cert",
+            "listen.tls is set but tls.cert or tls.key is empty".into(),
+            "give the PEM certificate chain and key",
+        ));
     }
     let tls_upstream = UpstreamUri::parse(&cfg.routing.upstream).is_some_and(|u| u.transport == Transport::Tls);
     if tls_upstream && t.ca.as_os_str().is_empty() {
-        out.push(err("tls.ca", "the upstream uses TLS but tls.ca is empty".into(), "give the PEM CA the upstream's certificate chains to"));
+        out.push(err(
+            "tls.ca",
+            "the upstream uses TLS but tls.ca is empty".into(),
+            "give the PEM CA the upstream's certificate chains to",
+        ));
     }
 }
 
@@ -103,13 +111,21 @@ fn check_auth(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::confi
     }
     let algs = &cfg.auth.algorithms;
     if algs.is_empty() || algs.iter().any(|a| ds_sip::digest::Algorithm::parse(a).is_err()) {
-        out.push(err("auth.algorithms", format!("{algs:?} is not a list of \"SHA-256\" and \"MD5\""), "write e.g. [\"SHA-256\", \"MD5\"]"));
+        out.push(err(
+            "auth.algorithms",
+            format!("{algs:?} is not a list of \"SHA-256\" and \"MD5\""),
+            "write e.g. [\"SHA-256\", \"MD5\"]",
+        ));
     }
     if cfg.auth.nonce_lifetime_s == 0 {
         out.push(err("auth.nonce_lifetime_s", "is 0".into(), "use e.g. 300"));
     }
     if cfg.auth.enabled && cfg.auth.passwd.as_os_str().is_empty() {
-        out.push(err("auth.passwd", "empty while auth is enabled".into(), "give the passwd path or set enabled = false"));
+        out.push(err(
+            "auth.passwd",
+            "empty while auth is enabled".into(),
+            "give the passwd path or set enabled = false",
+        ));
     }
 }
 
@@ -127,13 +143,25 @@ fn check_routing(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::co
     }
     for a in &r.register_upstream {
         if crate::routes::Aor::of_uri(&a.aor).is_none_or(|aor| aor.user().is_empty()) {
-            out.push(err("routing.register_upstream", format!("aor {:?} is not sip:user@domain", a.aor), "write e.g. aor = \"sip:door@cloud.example\""));
+            out.push(err(
+                "routing.register_upstream",
+                format!("aor {:?} is not sip:user@domain", a.aor),
+                "write e.g. aor = \"sip:door@cloud.example\"",
+            ));
         }
         if r.upstream.is_empty() {
-            out.push(err("routing.upstream", "empty, but register_upstream needs it".into(), "set upstream = \"sip:cloud.example\""));
+            out.push(err(
+                "routing.upstream",
+                "empty, but register_upstream needs it".into(),
+                "set upstream = \"sip:cloud.example\"",
+            ));
         }
         if a.expires_s < 60 {
-            out.push(err("routing.register_upstream", format!("expires_s {} is below 60", a.expires_s), "use e.g. 600"));
+            out.push(err(
+                "routing.register_upstream",
+                format!("expires_s {} is below 60", a.expires_s),
+                "use e.g. 600",
+            ));
         }
     }
 }
@@ -150,7 +178,11 @@ fn check_relay(cfg: &ProxyConfig, err: &MakeError<'_>, out: &mut Vec<crate::conf
         r.address.parse::<std::net::IpAddr>().is_ok_and(|ip| !ip.is_unspecified())
     };
     if r.enabled && !addr_ok {
-        out.push(err("relay.address", format!("{:?} gives no address to put into SDP", r.address), "set the proxy's LAN IP, e.g. address = \"192.168.1.2\""));
+        out.push(err(
+            "relay.address",
+            format!("{:?} gives no address to put into SDP", r.address),
+            "set the proxy's LAN IP, e.g. address = \"192.168.1.2\"",
+        ));
     }
     if r.max_early_legs == 0 {
         out.push(err("relay.max_early_legs", "is 0".into(), "use e.g. 4"));
@@ -194,7 +226,10 @@ mod tests {
         let text = "[registrar]\nmin_expires_s = 600\nmax_expires_s = 60\n[routing]\nupstream = \"http://x\"\n";
         let errs = parse("p.toml", text).unwrap_err();
         let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        assert!(shown.iter().any(|e| e.starts_with("p.toml:2: registrar.min_expires_s: min 600 is above max 60")), "{shown:?}");
+        assert!(
+            shown.iter().any(|e| e.starts_with("p.toml:2: registrar.min_expires_s: min 600 is above max 60")),
+            "{shown:?}"
+        );
         assert!(shown.iter().any(|e| e.starts_with("p.toml:5: routing.upstream:") && e.contains("fix:")), "{shown:?}");
     }
 

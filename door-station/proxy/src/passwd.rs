@@ -221,7 +221,8 @@ mod tests {
     #[test]
     fn hashes_clear_text_and_aliases() {
         let sha = "ab".repeat(32);
-        let text = format!("# users\nversion:1\n\nalice@Home md5:{MD5} sha256:{sha} ;\nbob@home clrtxt:pw ; +3312345\n");
+        let text =
+            format!("# users\nversion:1\n\nalice@Home md5:{MD5} sha256:{sha} ;\nbob@home clrtxt:pw ; +3312345\n");
         let (p, warnings) = Passwd::parse(&text).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p.get("alice", "home").unwrap().md5.as_deref(), Some(MD5));
@@ -234,12 +235,18 @@ mod tests {
 
     #[test]
     fn errors_carry_line_numbers() {
-        assert_eq!(Passwd::parse("alice@home md5:x ;").unwrap_err(), PasswdError::Version { line: 1, found: "alice@home md5:x ;".into() });
+        assert_eq!(
+            Passwd::parse("alice@home md5:x ;").unwrap_err(),
+            PasswdError::Version { line: 1, found: "alice@home md5:x ;".into() }
+        );
         let bad_hash = Passwd::parse("version:1\nalice@home md5:1234 ;\n").unwrap_err();
         assert_eq!(bad_hash, PasswdError::Credential { line: 2, found: "md5:1234".into() });
         let no_semi = format!("version:1\n\nalice@home md5:{MD5}\n");
         assert_eq!(Passwd::parse(&no_semi).unwrap_err(), PasswdError::MissingSemicolon { line: 3 });
-        assert!(matches!(Passwd::parse("version:1\nalice md5:x ;").unwrap_err(), PasswdError::Identity { line: 2, .. }));
+        assert!(matches!(
+            Passwd::parse("version:1\nalice md5:x ;").unwrap_err(),
+            PasswdError::Identity { line: 2, .. }
+        ));
         let dup = format!("version:1\na@h md5:{MD5} ;\na@h md5:{MD5} ;\n");
         assert!(matches!(Passwd::parse(&dup).unwrap_err(), PasswdError::Duplicate { line: 3, .. }));
         assert!(matches!(Passwd::parse("version:1\na@h ;").unwrap_err(), PasswdError::Credential { line: 2, .. }));
@@ -256,6 +263,9 @@ mod tests {
         assert_eq!(again, p);
         assert!(warnings.0.is_empty());
         let alice = again.get("alice", "home").unwrap();
-        assert_eq!(alice.ha1(Algorithm::Sha256, "alice", "home").unwrap(), ha1(Algorithm::Sha256, "alice", "home", "secret"));
+        assert_eq!(
+            alice.ha1(Algorithm::Sha256, "alice", "home").unwrap(),
+            ha1(Algorithm::Sha256, "alice", "home", "secret")
+        );
     }
 }

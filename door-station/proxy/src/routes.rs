@@ -59,7 +59,9 @@ pub struct Routes {
 #[non_exhaustive]
 pub enum RoutesError {
     /// The alias is not a `<sip:user@domain>`.
-    #[error("line {line}: the alias {found:?} is not <sip:user@domain>; fix: start the line with e.g. <sip:everyone@home>")]
+    #[error(
+        "line {line}: the alias {found:?} is not <sip:user@domain>; fix: start the line with e.g. <sip:everyone@home>"
+    )]
     Alias {
         /// 1-based line.
         line: usize,
@@ -67,7 +69,9 @@ pub enum RoutesError {
         found: String,
     },
     /// A member is not a `sip:` URI.
-    #[error("line {line}: the member {found:?} is not a sip: URI; fix: write members as <sip:user@domain>, comma-separated")]
+    #[error(
+        "line {line}: the member {found:?} is not a sip: URI; fix: write members as <sip:user@domain>, comma-separated"
+    )]
     Member {
         /// 1-based line.
         line: usize,
@@ -160,7 +164,10 @@ mod tests {
 
     #[test]
     fn errors_carry_line_numbers() {
-        assert_eq!(Routes::parse("\n<tel:123> <sip:a@h>").unwrap_err(), RoutesError::Alias { line: 2, found: "<tel:123>".into() });
+        assert_eq!(
+            Routes::parse("\n<tel:123> <sip:a@h>").unwrap_err(),
+            RoutesError::Alias { line: 2, found: "<tel:123>".into() }
+        );
         assert!(matches!(Routes::parse("<sip:e@h> <mailto:x>").unwrap_err(), RoutesError::Member { line: 1, .. }));
         assert!(matches!(Routes::parse("<sip:e@h>").unwrap_err(), RoutesError::Empty { line: 1, .. }));
     }

@@ -38,7 +38,12 @@ pub fn load_passwd(cfg: &ProxyConfig) -> Result<(Passwd, Vec<String>), SetupErro
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(_) if !cfg.auth.enabled => return Ok((Passwd::default(), Vec::new())),
-        Err(e) => return Err(SetupError::File { file, reason: format!("cannot read: {e}; fix: create it with `intercom-proxy adduser user@domain`") }),
+        Err(e) => {
+            return Err(SetupError::File {
+                file,
+                reason: format!("cannot read: {e}; fix: create it with `intercom-proxy adduser user@domain`"),
+            });
+        }
     };
     let (p, w) = Passwd::parse(&text).map_err(|e| SetupError::File { file: file.clone(), reason: e.to_string() })?;
     Ok((p, w.0.into_iter().map(|w| format!("{file}: {w}")).collect()))
@@ -51,8 +56,10 @@ pub fn load_routes(cfg: &ProxyConfig) -> Result<Routes, SetupError> {
         return Ok(Routes::default());
     }
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SetupError::File { file: file.clone(), reason: format!("cannot read: {e}; fix: create it or set routing.routes = \"\"") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| SetupError::File {
+        file: file.clone(),
+        reason: format!("cannot read: {e}; fix: create it or set routing.routes = \"\""),
+    })?;
     Routes::parse(&text).map_err(|e| SetupError::File { file, reason: e.to_string() })
 }
 
@@ -117,7 +124,12 @@ fn upstream_account(a: &crate::config::RegisterUpstream) -> crate::core::Upstrea
 pub fn relay_settings(cfg: &ProxyConfig) -> Option<crate::relay::RelaySettings> {
     let r = &cfg.relay;
     let ip = r.address.parse().ok().or_else(|| cfg.listen.udp.first().map(|a| a.ip()))?;
-    r.enabled.then_some(crate::relay::RelaySettings { ip, port_min: r.port_min, port_max: r.port_max, max_early_legs: r.max_early_legs })
+    r.enabled.then_some(crate::relay::RelaySettings {
+        ip,
+        port_min: r.port_min,
+        port_max: r.port_max,
+        max_early_legs: r.max_early_legs,
+    })
 }
 
 /// `adduser`: sets the password of `identity` (`user@domain`) in `passwd`,

@@ -52,7 +52,11 @@ fn busy_everywhere_gives_one_486() {
 
 #[test]
 fn best_response_prefers_busy_over_unavailable_and_hides_503() {
-    let mut s = scene(3, FORK_TIMEOUT, vec![Script::final_after(ms(50), 480), Script::final_after(ms(80), 486), Script::final_after(ms(60), 503)]);
+    let mut s = scene(
+        3,
+        FORK_TIMEOUT,
+        vec![Script::final_after(ms(50), 480), Script::final_after(ms(80), 486), Script::final_after(ms(60), 503)],
+    );
     s.invite("sip:everyone@home");
     s.sim.run(10_000);
     assert_eq!(s.caller().failures(), [486]);
@@ -101,7 +105,8 @@ fn caller_cancel_reaches_every_branch_and_ends_487() {
 
 #[test]
 fn a_failure_before_the_answer_is_not_forwarded() {
-    let mut s = scene(8, FORK_TIMEOUT, vec![Script::final_after(ms(100), 486), Script::ring_then_answer(ms(50), ms(900))]);
+    let mut s =
+        scene(8, FORK_TIMEOUT, vec![Script::final_after(ms(100), 486), Script::ring_then_answer(ms(50), ms(900))]);
     s.invite("sip:everyone@home");
     s.sim.run(10_000);
     assert!(s.caller().answered().is_some());

@@ -9,16 +9,20 @@ use ds_sip::digest::{DigestClient, best_challenge};
 use ds_sip::transaction::Peer;
 use ds_sip::{Message, Method, Request};
 use intercom_proxy::core::Proxy;
+use intercom_proxy::core::ProxyParts;
 use intercom_proxy::passwd::Passwd;
 use intercom_proxy::registrar::{Registrar, store};
 use intercom_proxy::routes::Routes;
-use intercom_proxy::core::ProxyParts;
 use std::time::{Duration, Instant};
 
 fn proxy_with_auth(t0: Instant) -> Proxy {
     let mut passwd = Passwd::default();
     passwd.set_password("alice", "home", "secret");
-    let parts = ProxyParts { registrar: Registrar::new(LIMITS), auth: auth(true, passwd), routes: Routes::parse(ROUTES).unwrap() };
+    let parts = ProxyParts {
+        registrar: Registrar::new(LIMITS),
+        auth: auth(true, passwd),
+        routes: Routes::parse(ROUTES).unwrap(),
+    };
     Proxy::new(settings(Duration::from_secs(30)), parts, t0, EPOCH, 7)
 }
 
@@ -34,10 +38,21 @@ fn invite(uri: &str, from: &str, branch: &str) -> Request {
 }
 
 /// Sends `req`, answers the challenge with `password`, returns the second exchange.
-fn with_digest(core: &mut Proxy, now: Instant, from: std::net::SocketAddr, req: Request, user: &str, password: &str) -> Vec<(Peer, Message)> {
+fn with_digest(
+    core: &mut Proxy,
+    now: Instant,
+    from: std::net::SocketAddr,
+    req: Request,
+    user: &str,
+    password: &str,
+) -> Vec<(Peer, Message)> {
     let first = exchange(core, now, from, &req);
     let challenge_resp = response(&first).expect("a challenge");
-    let (hdr, auth) = if challenge_resp.status == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
+    let (hdr, auth) = if challenge_resp.status == 401 {
+        ("WWW-Authenticate", "Authorization")
+    } else {
+        ("Proxy-Authenticate", "Proxy-Authorization")
+    };
     let ch = best_challenge(challenge_resp.headers.get_all(hdr)).unwrap();
     let value = DigestClient::new(user, password).authorization(&ch, &req.method, &req.uri, "cnonce");
     let mut again = req.with_header(auth, value);
@@ -130,8 +145,14 @@ fn max_forwards_zero_is_483_and_a_loop_is_482() {
 fn unknown_is_404_and_known_but_absent_is_480() {
     let t0 = Instant::now();
     let mut core = proxy_with(t0, Duration::from_secs(30), Registrar::new(LIMITS));
-    assert_eq!(final_status(&exchange(&mut core, t0, CALLER, &invite("sip:nobody@home", "sip:door@home", "z9hG4bKa"))), Some(404));
-    assert_eq!(final_status(&exchange(&mut core, t0, CALLER, &invite("sip:everyone@home", "sip:door@home", "z9hG4bKb"))), Some(480));
+    assert_eq!(
+        final_status(&exchange(&mut core, t0, CALLER, &invite("sip:nobody@home", "sip:door@home", "z9hG4bKa"))),
+        Some(404)
+    );
+    assert_eq!(
+        final_status(&exchange(&mut core, t0, CALLER, &invite("sip:everyone@home", "sip:door@home", "z9hG4bKb"))),
+        Some(480)
+    );
 }
 
 #[test]
@@ -139,7 +160,8 @@ fn foreign_domains_and_foreign_route_members_go_upstream() {
     let t0 = Instant::now();
     let mut core = proxy_with(t0, Duration::from_secs(30), Registrar::new(LIMITS));
     let out = exchange(&mut core, t0, CALLER, &invite("sip:bob@cloud.example", "sip:door@home", "z9hG4bKu"));
-    let sent: Vec<_> = out.iter().filter(|(_, m)| matches!(m, Message::Request(r) if r.method == Method::Invite)).collect();
+    let sent: Vec<_> =
+        out.iter().filter(|(_, m)| matches!(m, Message::Request(r) if r.method == Method::Invite)).collect();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, Peer::udp(UPSTREAM));
 
@@ -153,7 +175,13 @@ fn foreign_domains_and_foreign_route_members_go_upstream() {
             _ => None,
         })
         .collect();
-    assert_eq!(branches, [(Peer::udp(callee_addr(0)), contact.trim_matches(['<', '>']).to_string()), (Peer::udp(UPSTREAM), "sip:carol@cloud.example".into())]);
+    assert_eq!(
+        branches,
+        [
+            (Peer::udp(callee_addr(0)), contact.trim_matches(['<', '>']).to_string()),
+            (Peer::udp(UPSTREAM), "sip:carol@cloud.example".into())
+        ]
+    );
 }
 
 #[test]
@@ -183,7 +211,9 @@ fn bindings_survive_a_restart() {
     let restored = Registrar::restore(LIMITS, bindings, EPOCH + 600);
     let mut core = proxy_with(later, Duration::from_secs(30), restored);
     let out = exchange(&mut core, later, CALLER, &invite("sip:a1@home", "sip:door@home", "z9hG4bKr"));
-    assert!(out.iter().any(|(p, m)| *p == Peer::udp(callee_addr(1)) && matches!(m, Message::Request(r) if r.method == Method::Invite)));
+    assert!(out.iter().any(
+        |(p, m)| *p == Peer::udp(callee_addr(1)) && matches!(m, Message::Request(r) if r.method == Method::Invite)
+    ));
 }
 
 #[test]

@@ -238,7 +238,11 @@ fn sipp_registers_forks_restarts_and_reloads() {
     let refused = std::fs::read_to_string(dir.join("reg_bob.msg.log")).unwrap();
     assert!(refused.contains("SIP/2.0 403 Forbidden"), "{refused}");
 
-    let mut callees = [uas(&dir, "alice", 15202, 16600, 1500), uas(&dir, "bob", 15204, 16620, -1), uas(&dir, "carol", 15206, 16640, -1)];
+    let mut callees = [
+        uas(&dir, "alice", 15202, 16600, 1500),
+        uas(&dir, "bob", 15204, 16620, -1),
+        uas(&dir, "carol", 15206, 16640, -1),
+    ];
     let store = dir.join("bindings.jsonl");
     wait_for("three bindings on disk", Duration::from_secs(5), || {
         std::fs::read_to_string(&store).is_ok_and(|t| t.lines().count() == 3)
@@ -274,14 +278,20 @@ fn kamailio_as_the_cloud_rings_a_remote_member() {
     let routes = "<sip:everyone@home> <sip:alice@home>, <sip:carol@sip.test>\n";
     let config = write_config_with(&dir, routes, &format!("sip:{KAMAILIO}"));
     let mut kamailio = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/kamailio/run.sh"))
-        .envs([("LISTEN", format!("udp:{KAMAILIO}")), ("TIMEOUT", "40".into()), ("RUNDIR", dir.join("kam").display().to_string())])
+        .envs([
+            ("LISTEN", format!("udp:{KAMAILIO}")),
+            ("TIMEOUT", "40".into()),
+            ("RUNDIR", dir.join("kam").display().to_string()),
+        ])
         .stderr(std::fs::File::create(dir.join("kamailio.log")).unwrap())
         .spawn()
         .expect("kamailio");
     let proxy = Proxy::start(&config, &dir.join("proxy.log"));
     let mut alice = uas(&dir, "alice", 15202, 16600, -1);
     let mut carol = uas_at(&dir, KAMAILIO, "carol", 15206, 16640, 1000);
-    wait_for("alice's binding", Duration::from_secs(5), || std::fs::read_to_string(dir.join("bindings.jsonl")).is_ok_and(|t| t.contains("alice")));
+    wait_for("alice's binding", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("bindings.jsonl")).is_ok_and(|t| t.contains("alice"))
+    });
     std::thread::sleep(Duration::from_millis(500));
     assert!(uac(&dir, "everyone").success(), "carol answers through the cloud");
     let carol_log = msg_log(&dir, 15206);

@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
+use ds_sip::Message;
 use ds_sip::sdp::SessionDescription;
 use ds_sip::testkit::{Caller, Script};
-use ds_sip::Message;
 use intercom_proxy::registrar::Registrar;
 use intercom_proxy::relay::{MediaSession, RelaySettings};
 use std::net::SocketAddr;
@@ -18,7 +18,8 @@ const OFFER: &str = "v=0\r\no=door 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0
 
 fn relayed_scene(seed: u64, scripts: Vec<Script>, max_early_legs: usize) -> Scene {
     let mut s = settings(Duration::from_secs(30));
-    s.relay = Some(RelaySettings { ip: "127.0.0.1".parse().unwrap(), port_min: 40000, port_max: 40099, max_early_legs });
+    s.relay =
+        Some(RelaySettings { ip: "127.0.0.1".parse().unwrap(), port_min: 40000, port_max: 40099, max_early_legs });
     scene_with(seed, proxy_from(Instant::now(), s, Registrar::new(LIMITS)), scripts)
 }
 
@@ -82,7 +83,8 @@ fn one_caller_stream_feeds_every_early_leg_then_only_the_answerer() {
 
 #[test]
 fn a_failed_call_frees_the_relay_and_extra_early_legs_go_direct() {
-    let mut s = relayed_scene(22, vec![early(100), early(120), Script { answer: Some((ms(400), 486)), ..early(50) }], 1);
+    let mut s =
+        relayed_scene(22, vec![early(100), early(120), Script { answer: Some((ms(400), 486)), ..early(50) }], 1);
     s.invite_with("sip:everyone@home", OFFER);
     s.sim.run_until(s.t0 + ms(300));
     let direct = s.sent(PROXY, CALLER, "SIP/2.0 183").iter().filter(|m| sdp_ports(&message(m)) == vec![16000]).count();

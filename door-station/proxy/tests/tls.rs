@@ -47,7 +47,8 @@ async fn read_message<S: AsyncReadExt + Unpin>(s: &mut S) -> String {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !String::from_utf8_lossy(&buf).contains("\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(3), s.read(&mut chunk)).await.expect("a message in time").unwrap();
+        let n =
+            tokio::time::timeout(Duration::from_secs(3), s.read(&mut chunk)).await.expect("a message in time").unwrap();
         assert!(n > 0, "connection closed");
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -72,7 +73,11 @@ fn register_over_tls_and_receive_a_call_from_udp() {
         let mut roots = RootCertStore::empty();
         roots.add(CertificateDer::from(ca)).unwrap();
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let client = ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         let tcp = TcpStream::connect("127.0.0.1:15251").await.unwrap();
         let name = ServerName::try_from("127.0.0.1".to_string()).unwrap();
         let mut tls = TlsConnector::from(Arc::new(client)).connect(name, tcp).await.expect("handshake with our CA");

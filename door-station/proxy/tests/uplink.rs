@@ -64,7 +64,8 @@ fn registers_with_digest_and_refreshes_before_expiry() {
     let verdict = server.verify(EPOCH, &Method::Register, &creds, |u, alg| Some(ha1(alg, u, "sip.test", "secret")));
     assert_eq!(verdict, Verification::Accepted { username: "door".into() });
 
-    let ok = Response::for_request(&second[0], 200, "OK").with_header("Contact", format!("<sip:everyone@{PROXY};transport=udp>;expires=300"));
+    let ok = Response::for_request(&second[0], 200, "OK")
+        .with_header("Contact", format!("<sip:everyone@{PROXY};transport=udp>;expires=300"));
     assert!(registers(&reply(&mut core, t0, ok)).is_empty());
     assert_eq!(core.uplinks()[0].registered_until, Some(t0 + Duration::from_secs(300)));
     assert!(core.next_timeout().is_some_and(|t| t <= t0 + Duration::from_secs(240)));

@@ -1,7 +1,7 @@
 //! RFC 4475 "badbranch": a branch that is only the magic cookie carries no
 //! transaction id, so the server matches by the RFC 2543 fields instead.
 
-use ds_sip::message::intake::{parse_datagram, Intake};
+use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::transaction::{Peer, Timers, TransactionKey, TransactionLayer, TxEvent, TxOutput};
 use ds_sip::{Message, Response};
 use std::time::{Duration, Instant};

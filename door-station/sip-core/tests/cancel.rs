@@ -2,10 +2,10 @@
 
 mod scene;
 
-use scene::*;
+use ds_sip::Method;
 use ds_sip::testkit::{Caller, Script};
 use ds_sip::transaction::TxEvent;
-use ds_sip::Method;
+use scene::*;
 
 fn statuses_for(caller: &Caller, method: Method) -> Vec<u16> {
     caller

@@ -2,9 +2,9 @@
 
 mod scene;
 
-use scene::*;
 use ds_sip::dialog::DialogState;
 use ds_sip::testkit::{Caller, Script};
+use scene::*;
 
 #[test]
 fn two_forks_183_make_two_early_dialogs() {

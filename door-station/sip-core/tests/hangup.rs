@@ -2,9 +2,9 @@
 
 mod scene;
 
+use ds_sip::Method;
 use ds_sip::testkit::{Caller, Script};
 use ds_sip::transaction::TxEvent;
-use ds_sip::Method;
 use scene::*;
 
 #[test]

@@ -3,8 +3,8 @@
 
 mod scene;
 
-use scene::*;
 use ds_sip::testkit::{Caller, Link, Script};
+use scene::*;
 
 #[test]
 fn invite_retransmits_with_timer_a_doubling_until_a_response() {

@@ -2,9 +2,9 @@
 
 mod scene;
 
-use scene::*;
 use ds_sip::testkit::{Caller, Link, Script, Sim};
 use ds_sip::transaction::TxEvent;
+use scene::*;
 use std::time::Instant;
 
 fn timeouts(caller: &Caller) -> Vec<(Instant, TxEvent)> {

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use door_station::engine::{Engine, EngineConfig, Input, MediaCommand, Output};
-use ds_sip::message::intake::{parse_datagram, Intake};
+use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::transaction::Peer;
 use ds_sip::{Message, Request, Response};
 

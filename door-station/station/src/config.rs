@@ -380,16 +380,15 @@ fn optional_addr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, 
 // The error is built once, at start, and printed: its size does not matter.
 #[allow(clippy::result_large_err)]
 pub fn load(path: &Path) -> Result<StationConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     parse(&text, &file_label(path))
 }
 
 /// Check `text`; `file` is the name the error messages use.
 #[allow(clippy::result_large_err)]
 pub fn parse(text: &str, file: &str) -> Result<StationConfig, ConfigError> {
-    let config: StationConfig =
-        toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+    let config: StationConfig = toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
     check::check(&config).map_err(|issue| ConfigError::invalid(file, text, issue))?;
     Ok(config)
 }

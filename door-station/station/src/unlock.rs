@@ -48,9 +48,7 @@ pub const MAX_PIN_DIGITS: usize = 32;
 #[non_exhaustive]
 pub enum UnlockError {
     /// The code is empty.
-    #[error(
-        "unlock code is empty: use a single digit such as \"#\" or a PIN ending in '#' such as \"1234#\""
-    )]
+    #[error("unlock code is empty: use a single digit such as \"#\" or a PIN ending in '#' such as \"1234#\"")]
     EmptyCode,
     /// A code of several digits that does not end in `#`.
     #[error("unlock code {code:?}: a PIN must end in '#' (for example \"{code}#\")")]
@@ -59,9 +57,7 @@ pub enum UnlockError {
         code: String,
     },
     /// A character that is not a DTMF key, or a `#` before the end.
-    #[error(
-        "unlock code {code:?}: {found:?} is not allowed here (keys are 0-9, *, A-D, and # only at the end)"
-    )]
+    #[error("unlock code {code:?}: {found:?} is not allowed here (keys are 0-9, *, A-D, and # only at the end)")]
     BadKey {
         /// The code as configured.
         code: String,
@@ -107,20 +103,11 @@ impl UnlockCode {
     /// Parses `unlock.code`: `"#"`, `"5"`, `"1234#"`. Lower-case `a`–`d` are
     /// taken as `A`–`D`.
     pub fn parse(code: &str) -> Result<Self, UnlockError> {
-        let keys: Vec<char> = code
-            .trim()
-            .chars()
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        let bad = |found| UnlockError::BadKey {
-            code: code.to_owned(),
-            found,
-        };
+        let keys: Vec<char> = code.trim().chars().map(|c| c.to_ascii_uppercase()).collect();
+        let bad = |found| UnlockError::BadKey { code: code.to_owned(), found };
         match keys.as_slice() {
             [] => Err(UnlockError::EmptyCode),
-            [key] => dtmf_key(*key)
-                .map(UnlockCode::Digit)
-                .ok_or_else(|| bad(*key)),
+            [key] => dtmf_key(*key).map(UnlockCode::Digit).ok_or_else(|| bad(*key)),
             [pin @ .., '#'] => {
                 if let Some(&found) = pin.iter().find(|&&k| k == '#' || dtmf_key(k).is_none()) {
                     return Err(bad(found));
@@ -130,9 +117,7 @@ impl UnlockCode {
                 }
                 Ok(UnlockCode::Pin(pin.iter().collect()))
             }
-            _ => Err(UnlockError::PinWithoutHash {
-                code: code.to_owned(),
-            }),
+            _ => Err(UnlockError::PinWithoutHash { code: code.to_owned() }),
         }
     }
 }
@@ -169,10 +154,7 @@ fn identity(uri: &str) -> Option<Identity> {
     let user = percent_decode(userinfo.split(':').next()?)?;
     let hostport = hostport.split([';', '?']).next()?;
     let host = host_of(hostport)?;
-    (!user.is_empty()).then(|| Identity {
-        user,
-        host: host.to_ascii_lowercase(),
-    })
+    (!user.is_empty()).then(|| Identity { user, host: host.to_ascii_lowercase() })
 }
 
 /// The host of `host[:port]` or `[v6][:port]`, without the port.
@@ -220,25 +202,17 @@ pub enum AllowEntry {
 impl AllowEntry {
     /// Parses `sip:user@domain` or `*@domain`.
     pub fn parse(entry: &str) -> Result<Self, UnlockError> {
-        let bad = |reason| UnlockError::BadAllowEntry {
-            entry: entry.to_owned(),
-            reason,
-        };
+        let bad = |reason| UnlockError::BadAllowEntry { entry: entry.to_owned(), reason };
         let trimmed = entry.trim();
         if let Some(domain) = trimmed.strip_prefix("*@") {
             let host = host_of(domain).filter(|h| h.len() == domain.len());
-            return host
-                .map(|h| AllowEntry::Domain(h.to_ascii_lowercase()))
-                .ok_or_else(|| bad("bad domain"));
+            return host.map(|h| AllowEntry::Domain(h.to_ascii_lowercase())).ok_or_else(|| bad("bad domain"));
         }
         if trimmed.contains('<') {
             return Err(bad("write the bare URI, without <>"));
         }
         let id = identity(trimmed).ok_or_else(|| bad("not a sip: URI with a user and a domain"))?;
-        Ok(AllowEntry::User {
-            user: id.user,
-            host: id.host,
-        })
+        Ok(AllowEntry::User { user: id.user, host: id.host })
     }
 
     fn allows(&self, who: &Identity) -> bool {
@@ -258,10 +232,7 @@ pub struct AllowList {
 impl AllowList {
     /// Parses every entry; the first bad one is the error.
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, UnlockError> {
-        let entries = entries
-            .iter()
-            .map(|e| AllowEntry::parse(e.as_ref()))
-            .collect::<Result<_, _>>()?;
+        let entries = entries.iter().map(|e| AllowEntry::parse(e.as_ref())).collect::<Result<_, _>>()?;
         Ok(AllowList { entries })
     }
 
@@ -359,12 +330,7 @@ pub struct UnlockSequencer {
 impl UnlockSequencer {
     /// A sequencer with no entry in progress and no failure counted.
     pub fn new(config: UnlockConfig) -> Self {
-        UnlockSequencer {
-            config,
-            entries: HashMap::new(),
-            failures: VecDeque::new(),
-            locked_until: None,
-        }
+        UnlockSequencer { config, entries: HashMap::new(), failures: VecDeque::new(), locked_until: None }
     }
 
     /// One key pressed in call `call_id` by `caller_uri`. Returns an outcome
@@ -395,31 +361,17 @@ impl UnlockSequencer {
 
     /// A SIP MESSAGE from `caller_uri`: an entry of the right code if its
     /// trimmed body equals `message_body`, otherwise not an entry (`None`).
-    pub fn handle_message(
-        &mut self,
-        now: Instant,
-        caller_uri: &str,
-        body: &str,
-    ) -> Option<UnlockOutcome> {
-        let expected = self
-            .config
-            .message_body
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| !b.is_empty())?;
-        constant_time_eq(body.trim().as_bytes(), expected.as_bytes())
-            .then(|| self.complete(now, caller_uri, true))
+    pub fn handle_message(&mut self, now: Instant, caller_uri: &str, body: &str) -> Option<UnlockOutcome> {
+        let expected = self.config.message_body.as_deref().map(str::trim).filter(|b| !b.is_empty())?;
+        constant_time_eq(body.trim().as_bytes(), expected.as_bytes()).then(|| self.complete(now, caller_uri, true))
     }
 
     fn push_key(&mut self, now: Instant, call_id: &str, key: char) {
-        let entry = self
-            .entries
-            .entry(call_id.to_owned())
-            .or_insert_with(|| Entry {
-                keys: String::new(),
-                overflowed: false,
-                last_key: now,
-            });
+        let entry = self.entries.entry(call_id.to_owned()).or_insert_with(|| Entry {
+            keys: String::new(),
+            overflowed: false,
+            last_key: now,
+        });
         entry.last_key = now;
         if entry.keys.len() < MAX_PIN_DIGITS {
             entry.keys.push(key);
@@ -446,8 +398,7 @@ impl UnlockSequencer {
 
     fn count_failure(&mut self, now: Instant) {
         let window = self.config.lockout;
-        self.failures
-            .retain(|&at| now.saturating_duration_since(at) < window);
+        self.failures.retain(|&at| now.saturating_duration_since(at) < window);
         self.failures.push_back(now);
         let max = self.config.max_failures as usize;
         if max > 0 && self.failures.len() >= max {

@@ -39,13 +39,7 @@ pub struct Debouncer {
 impl Debouncer {
     /// A debouncer whose line currently reads `pressed` (reported as no event).
     pub fn new(debounce: Duration, pressed: bool) -> Self {
-        Debouncer {
-            debounce,
-            stable: pressed,
-            raw: pressed,
-            pending_since: None,
-            events: VecDeque::new(),
-        }
+        Debouncer { debounce, stable: pressed, raw: pressed, pending_since: None, events: VecDeque::new() }
     }
 
     /// The line reads `pressed` at `now` (an edge, or a sample at the same level).
@@ -128,11 +122,7 @@ mod tests {
             d.handle_level(t0 + ms(at), level);
             d.handle_timeout(t0 + ms(at));
         }
-        assert_eq!(
-            d.next_timeout(),
-            None,
-            "the mid-hold bounce settled back to pressed"
-        );
+        assert_eq!(d.next_timeout(), None, "the mid-hold bounce settled back to pressed");
         assert_eq!(drain(&mut d), [DebounceEvent::Pressed { at: t0 + ms(107) }]);
         for at in [500, 502, 505] {
             d.handle_level(t0 + ms(at), at != 502);
@@ -141,10 +131,7 @@ mod tests {
         d.handle_timeout(t0 + ms(534));
         assert!(drain(&mut d).is_empty(), "29 ms is not stable yet");
         d.handle_timeout(t0 + ms(535));
-        assert_eq!(
-            drain(&mut d),
-            [DebounceEvent::Released { at: t0 + ms(505) }]
-        );
+        assert_eq!(drain(&mut d), [DebounceEvent::Released { at: t0 + ms(505) }]);
         assert!(!d.is_pressed());
         assert_eq!(d.next_timeout(), None);
     }
@@ -177,13 +164,7 @@ mod tests {
         d.handle_level(t0, true);
         d.handle_level(t0 + ms(200), false);
         d.handle_timeout(t0 + ms(230));
-        assert_eq!(
-            drain(&mut d),
-            [
-                DebounceEvent::Pressed { at: t0 },
-                DebounceEvent::Released { at: t0 + ms(200) }
-            ]
-        );
+        assert_eq!(drain(&mut d), [DebounceEvent::Pressed { at: t0 }, DebounceEvent::Released { at: t0 + ms(200) }]);
     }
 
     #[test]

@@ -57,32 +57,15 @@ mod tests {
         for edge in [(ms(0), true), (ms(2), false), (ms(3), true), (ms(60), true)] {
             tx.send(edge).unwrap();
         }
-        for edge in [
-            (ms(500), false),
-            (ms(501), true),
-            (ms(502), false),
-            (ms(600), false),
-        ] {
+        for edge in [(ms(500), false), (ms(501), true), (ms(502), false), (ms(600), false)] {
             tx.send(edge).unwrap();
         }
         drop(tx);
         let (sink, presses) = ButtonSink::channel();
         let clock = ManualClock::new(t0);
-        forward_presses(
-            rx,
-            Debouncer::new(Duration::from_millis(30), false),
-            2,
-            sink,
-            &clock,
-        );
+        forward_presses(rx, Debouncer::new(Duration::from_millis(30), false), 2, sink, &clock);
         let got: Vec<ButtonEvent> = presses.try_iter().collect();
-        assert_eq!(
-            got,
-            [ButtonEvent {
-                index: 2,
-                at: ms(3)
-            }]
-        );
+        assert_eq!(got, [ButtonEvent { index: 2, at: ms(3) }]);
     }
 
     #[test]
@@ -94,13 +77,7 @@ mod tests {
         let (sink, presses) = ButtonSink::channel();
         drop(presses);
         // Returns although `tx` is still alive: the closed sink ends the loop.
-        forward_presses(
-            rx,
-            Debouncer::new(Duration::from_millis(30), false),
-            1,
-            sink,
-            &ManualClock::new(t0),
-        );
+        forward_presses(rx, Debouncer::new(Duration::from_millis(30), false), 1, sink, &ManualClock::new(t0));
         drop(tx);
     }
 }

@@ -55,9 +55,7 @@ impl ButtonSink {
     /// A sink that calls `deliver` for each press (on the back-end's thread; it
     /// must not block).
     pub fn new(deliver: impl Fn(ButtonEvent) -> bool + Send + Sync + 'static) -> Self {
-        ButtonSink {
-            deliver: Arc::new(deliver),
-        }
+        ButtonSink { deliver: Arc::new(deliver) }
     }
 
     /// A sink feeding a standard channel, and the channel's receiving end.
@@ -68,11 +66,7 @@ impl ButtonSink {
 
     /// Delivers one press; [`HwError::SinkClosed`] if nobody listens.
     pub fn send(&self, event: ButtonEvent) -> Result<(), HwError> {
-        if (self.deliver)(event) {
-            Ok(())
-        } else {
-            Err(HwError::SinkClosed)
-        }
+        if (self.deliver)(event) { Ok(()) } else { Err(HwError::SinkClosed) }
     }
 }
 

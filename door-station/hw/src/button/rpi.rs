@@ -29,30 +29,16 @@ impl RpiButton {
     ///
     /// Fails with [`HwError::GpioUnavailable`] off a Raspberry Pi and with
     /// [`HwError::Pin`] when the line is taken.
-    pub fn open(
-        index: usize,
-        gpio: u8,
-        debounce: Duration,
-        sink: ButtonSink,
-    ) -> Result<Self, HwError> {
-        let pin_error = |e: rppal::gpio::Error| HwError::Pin {
-            pin: gpio,
-            reason: e.to_string(),
-        };
-        let mut pin = open_gpio()?
-            .get(gpio)
-            .map_err(pin_error)?
-            .into_input_pullup();
+    pub fn open(index: usize, gpio: u8, debounce: Duration, sink: ButtonSink) -> Result<Self, HwError> {
+        let pin_error = |e: rppal::gpio::Error| HwError::Pin { pin: gpio, reason: e.to_string() };
+        let mut pin = open_gpio()?.get(gpio).map_err(pin_error)?.into_input_pullup();
         let (edges, levels) = mpsc::channel::<RawLevel>();
         let debouncer = Debouncer::new(debounce, pin.is_low());
         let forward_sink = sink.clone();
         std::thread::Builder::new()
             .name(format!("button-{index}"))
             .spawn(move || forward_presses(levels, debouncer, index, forward_sink, &SystemClock))
-            .map_err(|e| HwError::Pin {
-                pin: gpio,
-                reason: format!("cannot start its thread: {e}"),
-            })?;
+            .map_err(|e| HwError::Pin { pin: gpio, reason: format!("cannot start its thread: {e}") })?;
         pin.set_async_interrupt(Trigger::Both, None, move |event| {
             let pressed = event.trigger == Trigger::FallingEdge;
             let _ = edges.send((Instant::now(), pressed));
@@ -76,9 +62,6 @@ impl Button for RpiButton {
         if index != self.index {
             return Err(HwError::NoSuchButton { index });
         }
-        self.sink.send(ButtonEvent {
-            index,
-            at: Instant::now(),
-        })
+        self.sink.send(ButtonEvent { index, at: Instant::now() })
     }
 }

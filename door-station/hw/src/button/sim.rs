@@ -16,20 +16,14 @@ pub struct SimButton {
 
 impl std::fmt::Debug for SimButton {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimButton")
-            .field("count", &self.count)
-            .finish()
+        f.debug_struct("SimButton").field("count", &self.count).finish()
     }
 }
 
 impl SimButton {
     /// `count` buttons delivering to `sink`, timed by the system clock.
     pub fn new(count: usize, sink: ButtonSink) -> Self {
-        SimButton {
-            count,
-            sink,
-            clock: Arc::new(SystemClock),
-        }
+        SimButton { count, sink, clock: Arc::new(SystemClock) }
     }
 
     /// Reads press times from `clock` instead.
@@ -43,10 +37,7 @@ impl SimButton {
         if !self.covers(index) {
             return Err(HwError::NoSuchButton { index });
         }
-        self.sink.send(ButtonEvent {
-            index,
-            at: self.clock.now(),
-        })
+        self.sink.send(ButtonEvent { index, at: self.clock.now() })
     }
 }
 
@@ -79,13 +70,7 @@ mod tests {
         let got: Vec<ButtonEvent> = rx.try_iter().collect();
         assert_eq!(
             got,
-            [
-                ButtonEvent { index: 1, at: t0 },
-                ButtonEvent {
-                    index: 2,
-                    at: t0 + Duration::from_millis(5)
-                },
-            ]
+            [ButtonEvent { index: 1, at: t0 }, ButtonEvent { index: 2, at: t0 + Duration::from_millis(5) },]
         );
     }
 
@@ -93,14 +78,8 @@ mod tests {
     fn unknown_buttons_and_a_closed_sink_are_errors() {
         let (sink, rx) = ButtonSink::channel();
         let buttons = SimButton::new(1, sink);
-        assert!(matches!(
-            buttons.press(0),
-            Err(HwError::NoSuchButton { index: 0 })
-        ));
-        assert!(matches!(
-            buttons.press(2),
-            Err(HwError::NoSuchButton { index: 2 })
-        ));
+        assert!(matches!(buttons.press(0), Err(HwError::NoSuchButton { index: 0 })));
+        assert!(matches!(buttons.press(2), Err(HwError::NoSuchButton { index: 2 })));
         drop(rx);
         assert!(matches!(buttons.press(1), Err(HwError::SinkClosed)));
     }

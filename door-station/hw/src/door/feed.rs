@@ -69,10 +69,7 @@ impl std::fmt::Debug for SimDoorInputs {
 impl SimDoorInputs {
     /// Inputs feeding `feed`, timed by the system clock.
     pub fn new(feed: Sender<DoorFeed>) -> Self {
-        SimDoorInputs {
-            feed,
-            clock: Arc::new(SystemClock),
-        }
+        SimDoorInputs { feed, clock: Arc::new(SystemClock) }
     }
 
     /// Reads times from `clock` instead.
@@ -83,12 +80,6 @@ impl SimDoorInputs {
 
     /// The input now reads `level` (clean, no bounce).
     pub fn set(&self, input: DoorInput, level: bool) -> Result<(), HwError> {
-        self.feed
-            .send(DoorFeed::Level {
-                at: self.clock.now(),
-                input,
-                level,
-            })
-            .map_err(|_| HwError::SinkClosed)
+        self.feed.send(DoorFeed::Level { at: self.clock.now(), input, level }).map_err(|_| HwError::SinkClosed)
     }
 }

@@ -112,11 +112,7 @@ pub enum DoorOutput {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Door {
     Closed,
-    Open {
-        since: Instant,
-        held_at: Instant,
-        held_reported: bool,
-    },
+    Open { since: Instant, held_at: Instant, held_reported: bool },
 }
 
 /// Door contact, request-to-exit and tamper supervision.
@@ -137,11 +133,7 @@ impl DoorMonitor {
     /// event; a door found open at start is not forced and starts its held timer).
     pub fn new(config: DoorConfig, now: Instant, door_open: bool, tampered: bool) -> Self {
         let door = if door_open {
-            Door::Open {
-                since: now,
-                held_at: now + config.held_open_after,
-                held_reported: false,
-            }
+            Door::Open { since: now, held_at: now + config.held_open_after, held_reported: false }
         } else {
             Door::Closed
         };
@@ -180,22 +172,13 @@ impl DoorMonitor {
     /// The earliest deadline: a debounce settling, or the held-open limit.
     pub fn next_timeout(&self) -> Option<Instant> {
         let held = match self.door {
-            Door::Open {
-                held_at,
-                held_reported: false,
-                ..
-            } => Some(held_at),
+            Door::Open { held_at, held_reported: false, .. } => Some(held_at),
             _ => None,
         };
-        [
-            self.contact.next_timeout(),
-            self.exit.next_timeout(),
-            self.tamper.next_timeout(),
-            held,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [self.contact.next_timeout(), self.exit.next_timeout(), self.tamper.next_timeout(), held]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next action or event.
@@ -240,8 +223,7 @@ impl DoorMonitor {
 
     fn exit_pressed(&mut self, at: Instant) {
         self.event(DoorEvent::ExitRequested { at });
-        self.out
-            .push_back(DoorOutput::Unlock(self.config.exit_unlock));
+        self.out.push_back(DoorOutput::Unlock(self.config.exit_unlock));
         // The exit grant holds even if the shell's relay is busy: the person is inside.
         self.granted(at + self.config.exit_unlock);
     }
@@ -251,11 +233,7 @@ impl DoorMonitor {
             return;
         }
         let authorized = self.grant_until.is_some_and(|until| at <= until);
-        self.door = Door::Open {
-            since: at,
-            held_at: at + self.config.held_open_after,
-            held_reported: false,
-        };
+        self.door = Door::Open { since: at, held_at: at + self.config.held_open_after, held_reported: false };
         self.event(DoorEvent::Opened { at, authorized });
         if !authorized {
             self.event(DoorEvent::Forced { at });
@@ -264,26 +242,15 @@ impl DoorMonitor {
 
     fn closed(&mut self, at: Instant) {
         if let Door::Open { since, .. } = std::mem::replace(&mut self.door, Door::Closed) {
-            self.event(DoorEvent::Closed {
-                at,
-                open_for: at.saturating_duration_since(since),
-            });
+            self.event(DoorEvent::Closed { at, open_for: at.saturating_duration_since(since) });
         }
     }
 
     fn check_held(&mut self, now: Instant) {
-        if let Door::Open {
-            since,
-            held_at,
-            held_reported: false,
-        } = self.door
+        if let Door::Open { since, held_at, held_reported: false } = self.door
             && now >= held_at
         {
-            self.door = Door::Open {
-                since,
-                held_at,
-                held_reported: true,
-            };
+            self.door = Door::Open { since, held_at, held_reported: true };
             self.event(DoorEvent::HeldOpen { at: held_at, since });
         }
     }

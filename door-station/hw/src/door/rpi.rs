@@ -49,19 +49,13 @@ impl RpiDoorInputs {
     /// [`tampered`](Self::tampered), to start the [`DoorMonitor`](super::DoorMonitor) with.
     pub fn open(pins: DoorPins, feed: Sender<DoorFeed>) -> Result<Self, HwError> {
         let gpio = open_gpio()?;
-        let wired = [
-            (DoorInput::Contact, pins.contact),
-            (DoorInput::Exit, pins.exit),
-            (DoorInput::Tamper, pins.tamper),
-        ];
+        let wired =
+            [(DoorInput::Contact, pins.contact), (DoorInput::Exit, pins.exit), (DoorInput::Tamper, pins.tamper)];
         let mut claimed = Vec::new();
         let (mut door_open, mut tampered) = (false, false);
         for (input, pin) in wired {
             let Some(pin) = pin else { continue };
-            let error = |e: rppal::gpio::Error| HwError::Pin {
-                pin: pin.gpio,
-                reason: e.to_string(),
-            };
+            let error = |e: rppal::gpio::Error| HwError::Pin { pin: pin.gpio, reason: e.to_string() };
             let mut line = gpio.get(pin.gpio).map_err(error)?.into_input_pullup();
             let level = line.is_low() == pin.active_low;
             match input {
@@ -72,20 +66,12 @@ impl RpiDoorInputs {
             let tx = feed.clone();
             line.set_async_interrupt(Trigger::Both, None, move |event| {
                 let low = event.trigger == Trigger::FallingEdge;
-                let _ = tx.send(DoorFeed::Level {
-                    at: Instant::now(),
-                    input,
-                    level: low == pin.active_low,
-                });
+                let _ = tx.send(DoorFeed::Level { at: Instant::now(), input, level: low == pin.active_low });
             })
             .map_err(error)?;
             claimed.push(line);
         }
-        Ok(RpiDoorInputs {
-            _pins: claimed,
-            door_open,
-            tampered,
-        })
+        Ok(RpiDoorInputs { _pins: claimed, door_open, tampered })
     }
 
     /// Whether the door contact read open when the inputs were opened.

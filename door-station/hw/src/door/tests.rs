@@ -29,10 +29,7 @@ fn an_opening_without_a_grant_is_forced() {
     assert_eq!(
         got,
         [
-            DoorOutput::Event(DoorEvent::Opened {
-                at: t0 + ms(1000),
-                authorized: false
-            }),
+            DoorOutput::Event(DoorEvent::Opened { at: t0 + ms(1000), authorized: false }),
             DoorOutput::Event(DoorEvent::Forced { at: t0 + ms(1000) }),
         ]
     );
@@ -47,21 +44,9 @@ fn an_opening_during_an_unlock_or_its_grace_is_authorized() {
     m.granted(t0 + ms(3000));
     let at = t0 + ms(3000) + config.grant_grace;
     let got = settle(&mut m, at, DoorInput::Contact, true);
-    assert_eq!(
-        got,
-        [DoorOutput::Event(DoorEvent::Opened {
-            at,
-            authorized: true
-        })]
-    );
+    assert_eq!(got, [DoorOutput::Event(DoorEvent::Opened { at, authorized: true })]);
     let closed = settle(&mut m, at + ms(4000), DoorInput::Contact, false);
-    assert_eq!(
-        closed,
-        [DoorOutput::Event(DoorEvent::Closed {
-            at: at + ms(4000),
-            open_for: ms(4000)
-        })]
-    );
+    assert_eq!(closed, [DoorOutput::Event(DoorEvent::Closed { at: at + ms(4000), open_for: ms(4000) })]);
     // The grant has run out: the next opening is forced.
     let again = settle(&mut m, at + ms(4001), DoorInput::Contact, true);
     assert!(again.contains(&DoorOutput::Event(DoorEvent::Forced { at: at + ms(4001) })));
@@ -70,10 +55,7 @@ fn an_opening_during_an_unlock_or_its_grace_is_authorized() {
 #[test]
 fn a_door_open_past_the_limit_is_held_open_once() {
     let t0 = Instant::now();
-    let config = DoorConfig {
-        held_open_after: Duration::from_secs(30),
-        ..DoorConfig::default()
-    };
+    let config = DoorConfig { held_open_after: Duration::from_secs(30), ..DoorConfig::default() };
     let mut m = DoorMonitor::new(config, t0, false, false);
     m.granted(t0 + ms(3000));
     settle(&mut m, t0 + ms(100), DoorInput::Contact, true);
@@ -82,13 +64,7 @@ fn a_door_open_past_the_limit_is_held_open_once() {
     m.handle_timeout(limit - ms(1));
     assert!(events(&mut m).is_empty());
     m.handle_timeout(limit);
-    assert_eq!(
-        events(&mut m),
-        [DoorOutput::Event(DoorEvent::HeldOpen {
-            at: limit,
-            since: t0 + ms(100)
-        })]
-    );
+    assert_eq!(events(&mut m), [DoorOutput::Event(DoorEvent::HeldOpen { at: limit, since: t0 + ms(100) })]);
     assert_eq!(m.next_timeout(), None, "reported once");
     m.handle_timeout(limit + ms(60_000));
     assert!(events(&mut m).is_empty());
@@ -104,13 +80,7 @@ fn contact_bounce_is_one_opening() {
     }
     m.handle_timeout(t0 + ms(12) + DoorConfig::default().debounce);
     let got = events(&mut m);
-    assert_eq!(
-        got,
-        [DoorOutput::Event(DoorEvent::Opened {
-            at: t0 + ms(12),
-            authorized: true
-        })]
-    );
+    assert_eq!(got, [DoorOutput::Event(DoorEvent::Opened { at: t0 + ms(12), authorized: true })]);
 }
 
 #[test]
@@ -119,22 +89,10 @@ fn the_exit_button_opens_locally_and_authorizes_the_opening() {
     let config = DoorConfig::default();
     let mut m = DoorMonitor::new(config, t0, false, false);
     let got = settle(&mut m, t0, DoorInput::Exit, true);
-    assert_eq!(
-        got,
-        [
-            DoorOutput::Event(DoorEvent::ExitRequested { at: t0 }),
-            DoorOutput::Unlock(config.exit_unlock),
-        ]
-    );
+    assert_eq!(got, [DoorOutput::Event(DoorEvent::ExitRequested { at: t0 }), DoorOutput::Unlock(config.exit_unlock),]);
     settle(&mut m, t0 + ms(300), DoorInput::Exit, false);
     let opened = settle(&mut m, t0 + ms(2000), DoorInput::Contact, true);
-    assert_eq!(
-        opened,
-        [DoorOutput::Event(DoorEvent::Opened {
-            at: t0 + ms(2000),
-            authorized: true
-        })]
-    );
+    assert_eq!(opened, [DoorOutput::Event(DoorEvent::Opened { at: t0 + ms(2000), authorized: true })]);
 }
 
 #[test]
@@ -143,17 +101,11 @@ fn tamper_changes_are_reported_both_ways() {
     let mut m = DoorMonitor::new(DoorConfig::default(), t0, false, false);
     assert_eq!(
         settle(&mut m, t0, DoorInput::Tamper, true),
-        [DoorOutput::Event(DoorEvent::Tamper {
-            at: t0,
-            active: true
-        })]
+        [DoorOutput::Event(DoorEvent::Tamper { at: t0, active: true })]
     );
     assert_eq!(
         settle(&mut m, t0 + ms(500), DoorInput::Tamper, false),
-        [DoorOutput::Event(DoorEvent::Tamper {
-            at: t0 + ms(500),
-            active: false
-        })]
+        [DoorOutput::Event(DoorEvent::Tamper { at: t0 + ms(500), active: false })]
     );
 }
 
@@ -164,13 +116,7 @@ fn a_door_found_open_at_start_is_not_forced_but_can_be_held() {
     let mut m = DoorMonitor::new(config, t0, true, false);
     assert!(m.is_open());
     m.handle_timeout(t0 + config.held_open_after);
-    assert_eq!(
-        events(&mut m),
-        [DoorOutput::Event(DoorEvent::HeldOpen {
-            at: t0 + config.held_open_after,
-            since: t0
-        })]
-    );
+    assert_eq!(events(&mut m), [DoorOutput::Event(DoorEvent::HeldOpen { at: t0 + config.held_open_after, since: t0 })]);
 }
 
 #[test]
@@ -179,10 +125,7 @@ fn the_thread_loop_runs_the_monitor_on_simulated_inputs() {
     let clock = ManualClock::new(t0);
     let (tx, rx) = mpsc::channel();
     let inputs = SimDoorInputs::new(tx.clone()).with_clock(Arc::new(clock.clone()));
-    tx.send(DoorFeed::Granted {
-        until: t0 + ms(3000),
-    })
-    .unwrap();
+    tx.send(DoorFeed::Granted { until: t0 + ms(3000) }).unwrap();
     inputs.set(DoorInput::Contact, true).unwrap();
     clock.advance(ms(100));
     inputs.set(DoorInput::Contact, true).unwrap(); // a later sample settles it
@@ -192,26 +135,15 @@ fn the_thread_loop_runs_the_monitor_on_simulated_inputs() {
     inputs.set(DoorInput::Contact, false).unwrap();
     drop((tx, inputs));
     let mut got = Vec::new();
-    run_door_monitor(
-        rx,
-        DoorMonitor::new(DoorConfig::default(), t0, false, false),
-        &clock,
-        |o| {
-            got.push(o);
-            true
-        },
-    );
+    run_door_monitor(rx, DoorMonitor::new(DoorConfig::default(), t0, false, false), &clock, |o| {
+        got.push(o);
+        true
+    });
     assert_eq!(
         got,
         [
-            DoorOutput::Event(DoorEvent::Opened {
-                at: t0,
-                authorized: true
-            }),
-            DoorOutput::Event(DoorEvent::Closed {
-                at: t0 + ms(1000),
-                open_for: ms(1000)
-            }),
+            DoorOutput::Event(DoorEvent::Opened { at: t0, authorized: true }),
+            DoorOutput::Event(DoorEvent::Closed { at: t0 + ms(1000), open_for: ms(1000) }),
         ]
     );
 }

@@ -22,18 +22,14 @@ pub struct RelayGuard {
 
 impl std::fmt::Debug for RelayGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayGuard")
-            .field("energized", &self.is_energized())
-            .finish()
+        f.debug_struct("RelayGuard").field("energized", &self.is_energized()).finish()
     }
 }
 
 impl RelayGuard {
     /// Takes ownership of `relay` (which its back-end opened released).
     pub fn new(relay: Box<dyn Relay>) -> Self {
-        RelayGuard {
-            shared: Arc::new(Mutex::new(relay)),
-        }
+        RelayGuard { shared: Arc::new(Mutex::new(relay)) }
     }
 
     /// Energizes (`true`) or releases (`false`) the relay.
@@ -53,9 +49,7 @@ impl RelayGuard {
 
     /// A cloneable handle that can only release the relay, for hooks.
     pub fn releaser(&self) -> RelayReleaser {
-        RelayReleaser {
-            shared: Arc::clone(&self.shared),
-        }
+        RelayReleaser { shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -157,10 +151,7 @@ mod tests {
             let _ = std::panic::catch_unwind(|| panic!("a media thread dies"));
         });
         worker.join().unwrap();
-        assert!(
-            !log.is_energized(),
-            "the hook released it; the guard is still alive"
-        );
+        assert!(!log.is_energized(), "the hook released it; the guard is still alive");
         assert!(!guard.is_energized());
     }
 

@@ -27,10 +27,7 @@ pub struct LockRelay {
 
 impl std::fmt::Debug for LockRelay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockRelay")
-            .field("kind", &self.kind)
-            .field("open", &self.open)
-            .finish()
+        f.debug_struct("LockRelay").field("kind", &self.kind).field("open", &self.open).finish()
     }
 }
 
@@ -39,11 +36,7 @@ impl LockRelay {
     /// lock that energizes the coil).
     pub fn new(mut coil: Box<dyn Relay>, kind: LockKind) -> Result<Self, HwError> {
         coil.set(Self::coil_for(kind, false))?;
-        Ok(LockRelay {
-            coil,
-            kind,
-            open: false,
-        })
+        Ok(LockRelay { coil, kind, open: false })
     }
 
     fn coil_for(kind: LockKind, open: bool) -> bool {

@@ -64,14 +64,8 @@ mod tests {
 
     #[test]
     fn polarity_maps_state_to_line_level() {
-        let high = RelayConfig {
-            gpio: 26,
-            active_low: false,
-        };
-        let low = RelayConfig {
-            gpio: 26,
-            active_low: true,
-        };
+        let high = RelayConfig { gpio: 26, active_low: false };
+        let low = RelayConfig { gpio: 26, active_low: true };
         assert!(high.line_high(true));
         assert!(!high.line_high(false));
         assert!(!low.line_high(true));

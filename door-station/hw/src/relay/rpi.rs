@@ -26,31 +26,16 @@ impl RpiRelay {
     /// `/dev/gpiochip*`) and with [`HwError::Pin`] when the line is taken.
     pub fn open(config: RelayConfig) -> Result<Self, HwError> {
         let gpio = open_gpio()?;
-        let pin = gpio.get(config.gpio).map_err(|e| HwError::Pin {
-            pin: config.gpio,
-            reason: e.to_string(),
-        })?;
-        let mut pin = if config.line_high(false) {
-            pin.into_output_high()
-        } else {
-            pin.into_output_low()
-        };
+        let pin = gpio.get(config.gpio).map_err(|e| HwError::Pin { pin: config.gpio, reason: e.to_string() })?;
+        let mut pin = if config.line_high(false) { pin.into_output_high() } else { pin.into_output_low() };
         pin.set_reset_on_drop(false);
-        Ok(RpiRelay {
-            pin,
-            config,
-            energized: false,
-        })
+        Ok(RpiRelay { pin, config, energized: false })
     }
 }
 
 impl Relay for RpiRelay {
     fn set(&mut self, energized: bool) -> Result<(), HwError> {
-        let level = if self.config.line_high(energized) {
-            Level::High
-        } else {
-            Level::Low
-        };
+        let level = if self.config.line_high(energized) { Level::High } else { Level::Low };
         self.pin.write(level);
         self.energized = energized;
         Ok(())

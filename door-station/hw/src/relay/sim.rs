@@ -37,10 +37,7 @@ impl RelayLog {
 
     /// The edges after the first `seen` ones (for a reader that polls).
     pub fn edges_since(&self, seen: usize) -> Vec<RelayEdge> {
-        self.lock()
-            .get(seen..)
-            .map(<[RelayEdge]>::to_vec)
-            .unwrap_or_default()
+        self.lock().get(seen..).map(<[RelayEdge]>::to_vec).unwrap_or_default()
     }
 
     /// How many edges were recorded.
@@ -95,12 +92,7 @@ impl Default for SimRelay {
 impl SimRelay {
     /// A released relay that records edges in memory, timed by the system clock.
     pub fn new() -> Self {
-        SimRelay {
-            log: RelayLog::default(),
-            file: None,
-            clock: Arc::new(SystemClock),
-            energized: false,
-        }
+        SimRelay { log: RelayLog::default(), file: None, clock: Arc::new(SystemClock), energized: false }
     }
 
     /// Also appends each edge to `path` (created if missing, never truncated).
@@ -110,10 +102,7 @@ impl SimRelay {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|source| HwError::EdgeLog {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(|source| HwError::EdgeLog { path: path.clone(), source })?;
         self.file = Some((path, file));
         Ok(self)
     }
@@ -133,16 +122,11 @@ impl SimRelay {
         let Some((path, file)) = &mut self.file else {
             return Ok(());
         };
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let word = if energized { "on" } else { "off" };
         writeln!(file, "{unix_ms} {word}")
             .and_then(|()| file.flush())
-            .map_err(|source| HwError::EdgeLog {
-                path: path.clone(),
-                source,
-            })
+            .map_err(|source| HwError::EdgeLog { path: path.clone(), source })
     }
 }
 
@@ -154,10 +138,7 @@ impl Relay for SimRelay {
             return Ok(());
         }
         self.energized = energized;
-        self.log.push(RelayEdge {
-            at: self.clock.now(),
-            energized,
-        });
+        self.log.push(RelayEdge { at: self.clock.now(), energized });
         self.append_line(energized)
     }
 
@@ -192,24 +173,9 @@ mod tests {
         let ms = |n| t0 + Duration::from_millis(n);
         assert_eq!(
             log.edges(),
-            vec![
-                RelayEdge {
-                    at: ms(10),
-                    energized: true
-                },
-                RelayEdge {
-                    at: ms(3010),
-                    energized: false
-                },
-            ]
+            vec![RelayEdge { at: ms(10), energized: true }, RelayEdge { at: ms(3010), energized: false },]
         );
-        assert_eq!(
-            log.edges_since(1),
-            vec![RelayEdge {
-                at: ms(3010),
-                energized: false
-            }]
-        );
+        assert_eq!(log.edges_since(1), vec![RelayEdge { at: ms(3010), energized: false }]);
         assert!(log.edges_since(5).is_empty());
         assert!(!log.is_energized());
     }
@@ -218,10 +184,7 @@ mod tests {
     fn appends_one_line_per_edge_to_the_file() {
         let path = temp_path("edges.log");
         let _ = std::fs::remove_file(&path);
-        let before = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis();
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
         {
             let mut relay = SimRelay::new().with_file(&path).unwrap();
             relay.set(true).unwrap();
@@ -239,19 +202,13 @@ mod tests {
             })
             .collect();
         let words: Vec<&str> = lines.iter().map(|(_, w)| *w).collect();
-        assert_eq!(
-            words,
-            ["on", "off", "on"],
-            "file is appended to, not truncated"
-        );
+        assert_eq!(words, ["on", "off", "on"], "file is appended to, not truncated");
         assert!(lines.iter().all(|(ms, _)| *ms >= before));
     }
 
     #[test]
     fn unwritable_file_is_a_clear_error() {
-        let err = SimRelay::new()
-            .with_file("/nonexistent-dir/edges.log")
-            .unwrap_err();
+        let err = SimRelay::new().with_file("/nonexistent-dir/edges.log").unwrap_err();
         assert!(matches!(err, HwError::EdgeLog { .. }));
         assert!(err.to_string().contains("/nonexistent-dir/edges.log"));
     }

@@ -50,11 +50,7 @@ impl WiegandFormat {
             WiegandFormat::H10306 => H10306,
             WiegandFormat::Corporate1000 => C1K35,
             WiegandFormat::H10304 => H10304,
-            WiegandFormat::Raw(n) => Layout {
-                fc: (0, 0),
-                cn: (0, usize::from(n)),
-                parity: &[],
-            },
+            WiegandFormat::Raw(n) => Layout { fc: (0, 0), cn: (0, usize::from(n)), parity: &[] },
         }
     }
 }
@@ -165,19 +161,12 @@ impl Bits {
     pub fn to_bytes(&self) -> Vec<u8> {
         self.bits
             .chunks(8)
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0u8, |byte, (i, &bit)| byte | (u8::from(bit) << (7 - i)))
-            })
+            .map(|chunk| chunk.iter().enumerate().fold(0u8, |byte, (i, &bit)| byte | (u8::from(bit) << (7 - i))))
             .collect()
     }
 
     fn field(&self, (start, len): (usize, usize)) -> u64 {
-        self.bits[start..start + len]
-            .iter()
-            .fold(0u64, |acc, &bit| (acc << 1) | u64::from(bit))
+        self.bits[start..start + len].iter().fold(0u64, |acc, &bit| (acc << 1) | u64::from(bit))
     }
 
     fn set_field(&mut self, (start, len): (usize, usize), value: u64) {
@@ -189,9 +178,7 @@ impl Bits {
 
 impl fmt::Display for Bits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.bits
-            .iter()
-            .try_for_each(|&b| f.write_str(if b { "1" } else { "0" }))
+        self.bits.iter().try_for_each(|&b| f.write_str(if b { "1" } else { "0" }))
     }
 }
 
@@ -245,61 +232,36 @@ struct Layout {
 }
 
 const fn even(at: usize, cover: Cover) -> Parity {
-    Parity {
-        at,
-        odd: false,
-        cover,
-    }
+    Parity { at, odd: false, cover }
 }
 
 const fn odd(at: usize, cover: Cover) -> Parity {
-    Parity {
-        at,
-        odd: true,
-        cover,
-    }
+    Parity { at, odd: true, cover }
 }
 
 /// b0 even over b1–b12, b25 odd over b13–b24 (`Pack_H10301`).
-const H10301: Layout = Layout {
-    fc: (1, 8),
-    cn: (9, 16),
-    parity: &[even(0, Cover::Span(1, 13)), odd(25, Cover::Span(13, 25))],
-};
+const H10301: Layout =
+    Layout { fc: (1, 8), cn: (9, 16), parity: &[even(0, Cover::Span(1, 13)), odd(25, Cover::Span(13, 25))] };
 
 /// b0 even over the FC b1–b16, b33 odd over the CN b17–b32 (`Pack_H10306`).
-const H10306: Layout = Layout {
-    fc: (1, 16),
-    cn: (17, 16),
-    parity: &[even(0, Cover::Span(1, 17)), odd(33, Cover::Span(17, 33))],
-};
+const H10306: Layout =
+    Layout { fc: (1, 16), cn: (17, 16), parity: &[even(0, Cover::Span(1, 17)), odd(33, Cover::Span(17, 33))] };
 
 /// `Pack_C1k35s`: b1 even over b2–b33 but every third (b4, b7 …); then b34 odd
 /// over b1–b32 but b3, b6 …; then b0 odd over everything after it.
 const C1K35: Layout = Layout {
     fc: (2, 12),
     cn: (14, 20),
-    parity: &[
-        even(1, Cover::TwoOfThree(2, 34, 1)),
-        odd(34, Cover::TwoOfThree(1, 33, 0)),
-        odd(0, Cover::Span(1, 35)),
-    ],
+    parity: &[even(1, Cover::TwoOfThree(2, 34, 1)), odd(34, Cover::TwoOfThree(1, 33, 0)), odd(0, Cover::Span(1, 35))],
 };
 
 /// b0 even over b1–b18, b36 odd over b18–b35 (`Pack_H10304`).
-const H10304: Layout = Layout {
-    fc: (1, 16),
-    cn: (17, 19),
-    parity: &[even(0, Cover::Span(1, 19)), odd(36, Cover::Span(18, 36))],
-};
+const H10304: Layout =
+    Layout { fc: (1, 16), cn: (17, 19), parity: &[even(0, Cover::Span(1, 19)), odd(36, Cover::Span(18, 36))] };
 
 fn parity_of(bits: &Bits, p: Parity) -> bool {
-    let ones = bits
-        .as_slice()
-        .iter()
-        .enumerate()
-        .filter(|&(pos, &b)| b && pos != p.at && p.cover.contains(pos))
-        .count();
+    let ones =
+        bits.as_slice().iter().enumerate().filter(|&(pos, &b)| b && pos != p.at && p.cover.contains(pos)).count();
     (ones % 2 == 1) != p.odd
 }
 
@@ -317,18 +279,10 @@ pub fn encode(format: WiegandFormat, fc: u32, cn: u64) -> Result<Bits, WiegandEr
     check_raw(format)?;
     let (max_fc, max_cn) = format.limits();
     if fc > max_fc {
-        return Err(WiegandError::FacilityOutOfRange {
-            format,
-            max: max_fc,
-            got: fc,
-        });
+        return Err(WiegandError::FacilityOutOfRange { format, max: max_fc, got: fc });
     }
     if cn > max_cn {
-        return Err(WiegandError::CardOutOfRange {
-            format,
-            max: max_cn,
-            got: cn,
-        });
+        return Err(WiegandError::CardOutOfRange { format, max: max_cn, got: cn });
     }
     let layout = format.layout();
     let mut bits = Bits::from_bools(vec![false; format.bit_len()]);
@@ -344,25 +298,11 @@ pub fn encode(format: WiegandFormat, fc: u32, cn: u64) -> Result<Bits, WiegandEr
 pub fn decode(format: WiegandFormat, bits: &Bits) -> Result<Credential, WiegandError> {
     check_raw(format)?;
     if bits.len() != format.bit_len() {
-        return Err(WiegandError::WrongLength {
-            format,
-            expected: format.bit_len(),
-            got: bits.len(),
-        });
+        return Err(WiegandError::WrongLength { format, expected: format.bit_len(), got: bits.len() });
     }
     let layout = format.layout();
-    if let Some(p) = layout
-        .parity
-        .iter()
-        .find(|&&p| bits.as_slice()[p.at] != parity_of(bits, p))
-    {
-        return Err(WiegandError::Parity {
-            format,
-            position: p.at,
-        });
+    if let Some(p) = layout.parity.iter().find(|&&p| bits.as_slice()[p.at] != parity_of(bits, p)) {
+        return Err(WiegandError::Parity { format, position: p.at });
     }
-    Ok(Credential {
-        facility: bits.field(layout.fc) as u32,
-        card: bits.field(layout.cn),
-    })
+    Ok(Credential { facility: bits.field(layout.fc) as u32, card: bits.field(layout.cn) })
 }

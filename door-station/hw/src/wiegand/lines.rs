@@ -60,11 +60,9 @@ impl WiegandLog {
             let slot = &mut open[usize::from(edge.line == WiegandLine::D1)];
             match (edge.low, slot.take()) {
                 (true, _) => *slot = Some(edge.at),
-                (false, Some(start)) => pulses.push(Pulse {
-                    start,
-                    width: edge.at.saturating_duration_since(start),
-                    line: edge.line,
-                }),
+                (false, Some(start)) => {
+                    pulses.push(Pulse { start, width: edge.at.saturating_duration_since(start), line: edge.line })
+                }
                 (false, None) => {}
             }
         }
@@ -77,11 +75,7 @@ impl WiegandLog {
         let mut frames: Vec<Vec<Pulse>> = Vec::new();
         for pulse in self.pulses() {
             match frames.last_mut() {
-                Some(frame)
-                    if frame
-                        .last()
-                        .is_some_and(|p| pulse.start.saturating_duration_since(p.start) <= gap) =>
-                {
+                Some(frame) if frame.last().is_some_and(|p| pulse.start.saturating_duration_since(p.start) <= gap) => {
                     frame.push(pulse)
                 }
                 _ => frames.push(vec![pulse]),
@@ -108,9 +102,7 @@ pub struct SimWiegandLines {
 
 impl std::fmt::Debug for SimWiegandLines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimWiegandLines")
-            .field("edges", &self.log.lock().len())
-            .finish()
+        f.debug_struct("SimWiegandLines").field("edges", &self.log.lock().len()).finish()
     }
 }
 
@@ -124,10 +116,7 @@ impl SimWiegandLines {
     /// Lines timed by `clock` (a [`ManualClock`](crate::ManualClock) in tests,
     /// the system clock to measure a real sending thread).
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        SimWiegandLines {
-            log: WiegandLog::default(),
-            clock,
-        }
+        SimWiegandLines { log: WiegandLog::default(), clock }
     }
 
     /// A handle on the recorded edges.
@@ -138,11 +127,7 @@ impl SimWiegandLines {
 
 impl WiegandLines for SimWiegandLines {
     fn drive(&mut self, line: WiegandLine, low: bool) -> Result<(), HwError> {
-        self.log.push(RecordedEdge {
-            at: self.clock.now(),
-            line,
-            low,
-        });
+        self.log.push(RecordedEdge { at: self.clock.now(), line, low });
         Ok(())
     }
 }

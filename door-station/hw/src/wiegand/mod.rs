@@ -55,7 +55,5 @@ pub use lines::{Pulse, RecordedEdge, SimWiegandLines, WiegandLines, WiegandLog};
 #[cfg(feature = "rpi")]
 pub use rpi::{RpiWiegandLines, WiegandPins};
 pub use rt::Realtime;
-pub use schedule::{
-    FrameScheduler, LineEdge, TimingError, WiegandLine, WiegandOutput, WiegandTiming, frame_edges,
-};
+pub use schedule::{FrameScheduler, LineEdge, TimingError, WiegandLine, WiegandOutput, WiegandTiming, frame_edges};
 pub use sender::{FrameReport, WiegandSender};

@@ -33,23 +33,12 @@ impl RpiWiegandLines {
     pub fn open(pins: WiegandPins) -> Result<Self, HwError> {
         let gpio = open_gpio()?;
         let claim = |pin: u8| -> Result<OutputPin, HwError> {
-            let p = gpio.get(pin).map_err(|e| HwError::Pin {
-                pin,
-                reason: e.to_string(),
-            })?;
-            let mut out = if pins.inverted {
-                p.into_output_low()
-            } else {
-                p.into_output_high()
-            };
+            let p = gpio.get(pin).map_err(|e| HwError::Pin { pin, reason: e.to_string() })?;
+            let mut out = if pins.inverted { p.into_output_low() } else { p.into_output_high() };
             out.set_reset_on_drop(false);
             Ok(out)
         };
-        Ok(RpiWiegandLines {
-            d0: claim(pins.d0)?,
-            d1: claim(pins.d1)?,
-            inverted: pins.inverted,
-        })
+        Ok(RpiWiegandLines { d0: claim(pins.d0)?, d1: claim(pins.d1)?, inverted: pins.inverted })
     }
 }
 

@@ -29,15 +29,11 @@ pub fn make_current_thread_realtime() -> Realtime {
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
         let priority = libc::sched_get_priority_max(libc::SCHED_FIFO);
-        let param = libc::sched_param {
-            sched_priority: priority,
-        };
+        let param = libc::sched_param { sched_priority: priority };
         if libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) == 0 {
             Realtime::Fifo(priority)
         } else {
-            Realtime::Refused {
-                errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-            }
+            Realtime::Refused { errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0) }
         }
     }
 }

@@ -52,40 +52,22 @@ pub struct WiegandTiming {
 impl WiegandTiming {
     /// Readers accept pulses of 20–100 µs (SIA 26-bit Wiegand reader interface,
     /// as quoted by the Promag WEC200 and TDSi DIGIgarde manuals).
-    pub const PULSE_RANGE: (Duration, Duration) =
-        (Duration::from_micros(20), Duration::from_micros(100));
+    pub const PULSE_RANGE: (Duration, Duration) = (Duration::from_micros(20), Duration::from_micros(100));
     /// …and pulse intervals of 0.2–20 ms (same sources).
-    pub const INTERVAL_RANGE: (Duration, Duration) =
-        (Duration::from_micros(200), Duration::from_millis(20));
+    pub const INTERVAL_RANGE: (Duration, Duration) = (Duration::from_micros(200), Duration::from_millis(20));
     /// The shortest idle time between frames this crate allows.
     pub const MIN_FRAME_GAP: Duration = Duration::from_millis(50);
 
     /// Checks every value against the ranges readers accept.
     pub fn validate(&self) -> Result<(), TimingError> {
         let check = |what, got, (min, max): (Duration, Duration)| {
-            if got < min || got > max {
-                Err(TimingError::OutOfRange {
-                    what,
-                    got,
-                    min,
-                    max,
-                })
-            } else {
-                Ok(())
-            }
+            if got < min || got > max { Err(TimingError::OutOfRange { what, got, min, max }) } else { Ok(()) }
         };
         check("pulse width", self.pulse, Self::PULSE_RANGE)?;
         check("pulse interval", self.interval, Self::INTERVAL_RANGE)?;
-        check(
-            "frame gap",
-            self.frame_gap,
-            (Self::MIN_FRAME_GAP, Duration::from_secs(10)),
-        )?;
+        check("frame gap", self.frame_gap, (Self::MIN_FRAME_GAP, Duration::from_secs(10)))?;
         if self.interval <= self.pulse {
-            return Err(TimingError::IntervalNotLonger {
-                pulse: self.pulse,
-                interval: self.interval,
-            });
+            return Err(TimingError::IntervalNotLonger { pulse: self.pulse, interval: self.interval });
         }
         Ok(())
     }
@@ -167,21 +149,9 @@ pub fn frame_edges(timing: &WiegandTiming, bits: &Bits, start: Instant) -> Vec<L
     let mut at = start;
     let mut edges = Vec::with_capacity(bits.len() * 2);
     for &bit in bits.as_slice() {
-        let line = if bit {
-            WiegandLine::D1
-        } else {
-            WiegandLine::D0
-        };
-        edges.push(LineEdge {
-            at,
-            line,
-            low: true,
-        });
-        edges.push(LineEdge {
-            at: at + timing.pulse,
-            line,
-            low: false,
-        });
+        let line = if bit { WiegandLine::D1 } else { WiegandLine::D0 };
+        edges.push(LineEdge { at, line, low: true });
+        edges.push(LineEdge { at: at + timing.pulse, line, low: false });
         at += timing.interval;
     }
     edges
@@ -191,13 +161,7 @@ impl FrameScheduler {
     /// A scheduler with checked timing.
     pub fn new(timing: WiegandTiming) -> Result<Self, TimingError> {
         timing.validate()?;
-        Ok(FrameScheduler {
-            timing,
-            queue: VecDeque::new(),
-            current: None,
-            idle_from: None,
-            out: VecDeque::new(),
-        })
+        Ok(FrameScheduler { timing, queue: VecDeque::new(), current: None, idle_from: None, out: VecDeque::new() })
     }
 
     /// The timing in use.
@@ -233,10 +197,7 @@ impl FrameScheduler {
             return;
         };
         // A pulse started this late would end shorter than readers accept.
-        let max_late = self
-            .timing
-            .pulse
-            .saturating_sub(WiegandTiming::PULSE_RANGE.0);
+        let max_late = self.timing.pulse.saturating_sub(WiegandTiming::PULSE_RANGE.0);
         while let Some(&edge) = frame.edges.front().filter(|e| e.at <= now) {
             if edge.low && now > edge.at + max_late {
                 return self.frame_overran(now);
@@ -260,15 +221,10 @@ impl FrameScheduler {
             return;
         };
         for line in [WiegandLine::D0, WiegandLine::D1] {
-            self.out.push_back(WiegandOutput::Edge(LineEdge {
-                at: now,
-                line,
-                low: false,
-            }));
+            self.out.push_back(WiegandOutput::Edge(LineEdge { at: now, line, low: false }));
         }
         self.idle_from = Some(now + self.timing.frame_gap);
-        self.out
-            .push_back(WiegandOutput::FrameAborted(frame.bits.clone()));
+        self.out.push_back(WiegandOutput::FrameAborted(frame.bits.clone()));
         match frame.resends_left.checked_sub(1) {
             Some(left) => self.queue.push_front((frame.bits, left)),
             None => self.out.push_back(WiegandOutput::FrameFailed(frame.bits)),
@@ -288,10 +244,6 @@ impl FrameScheduler {
             return;
         };
         let edges = frame_edges(&self.timing, &bits, now).into();
-        self.current = Some(Frame {
-            bits,
-            edges,
-            resends_left,
-        });
+        self.current = Some(Frame { bits, edges, resends_left });
     }
 }

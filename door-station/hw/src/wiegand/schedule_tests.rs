@@ -12,11 +12,7 @@ fn us(n: u64) -> Duration {
 
 /// Steps the clock to each deadline and applies the edges, until idle.
 /// Returns the sent/failed outputs.
-fn drive(
-    s: &mut FrameScheduler,
-    lines: &mut SimWiegandLines,
-    clock: &ManualClock,
-) -> Vec<WiegandOutput> {
+fn drive(s: &mut FrameScheduler, lines: &mut SimWiegandLines, clock: &ManualClock) -> Vec<WiegandOutput> {
     let mut done = Vec::new();
     while let Some(at) = s.next_timeout() {
         clock.advance(at.saturating_duration_since(crate::Clock::now(clock)));
@@ -43,16 +39,8 @@ const CREDENTIALS: &[(WiegandFormat, u32, u64)] = &[
 fn every_format_decodes_back_from_the_recorded_edges_within_the_bounds() {
     for timing in [
         WiegandTiming::default(),
-        WiegandTiming {
-            pulse: us(20),
-            interval: us(200),
-            frame_gap: Duration::from_millis(50),
-        },
-        WiegandTiming {
-            pulse: us(100),
-            interval: Duration::from_millis(20),
-            frame_gap: Duration::from_millis(80),
-        },
+        WiegandTiming { pulse: us(20), interval: us(200), frame_gap: Duration::from_millis(50) },
+        WiegandTiming { pulse: us(100), interval: Duration::from_millis(20), frame_gap: Duration::from_millis(80) },
     ] {
         let t0 = Instant::now();
         let clock = ManualClock::new(t0);
@@ -64,32 +52,18 @@ fn every_format_decodes_back_from_the_recorded_edges_within_the_bounds() {
         }
         let done = drive(&mut s, &mut lines, &clock);
         assert_eq!(done.len(), CREDENTIALS.len());
-        assert!(
-            done.iter()
-                .all(|o| matches!(o, WiegandOutput::FrameSent(_)))
-        );
+        assert!(done.iter().all(|o| matches!(o, WiegandOutput::FrameSent(_))));
         let frames = log.frames(timing.interval + us(1));
         assert_eq!(frames.len(), CREDENTIALS.len(), "{timing:?}");
         for (frame, &(format, fc, cn)) in frames.iter().zip(CREDENTIALS) {
             let got = decode(format, &WiegandLog::bits_of(frame)).unwrap();
-            assert_eq!(
-                got,
-                Credential {
-                    facility: fc,
-                    card: cn
-                },
-                "{format}"
-            );
+            assert_eq!(got, Credential { facility: fc, card: cn }, "{format}");
             check_frame_timing(frame, &timing);
         }
         for pair in frames.windows(2) {
             let end = pair[0].last().map(|p| p.start + p.width).unwrap();
             let gap = pair[1][0].start.duration_since(end);
-            assert!(
-                gap >= timing.frame_gap,
-                "gap {gap:?} < {:?}",
-                timing.frame_gap
-            );
+            assert!(gap >= timing.frame_gap, "gap {gap:?} < {:?}", timing.frame_gap);
         }
     }
 }
@@ -155,19 +129,12 @@ fn an_overrun_releases_both_lines_and_resends_once_after_the_gap() {
     let bits = encode(WiegandFormat::H10301, 1, 2).unwrap();
     s.send(t0, bits.clone());
     s.handle_timeout(t0);
-    assert!(matches!(
-        s.poll_output(),
-        Some(WiegandOutput::Edge(LineEdge { low: true, .. }))
-    ));
+    assert!(matches!(s.poll_output(), Some(WiegandOutput::Edge(LineEdge { low: true, .. }))));
     let late = t0 + us(400);
     s.frame_overran(late);
     let releases: Vec<_> = std::iter::from_fn(|| s.poll_output()).collect();
     assert_eq!(releases.len(), 3);
-    assert!(
-        releases[..2]
-            .iter()
-            .all(|o| matches!(o, WiegandOutput::Edge(e) if !e.low && e.at == late))
-    );
+    assert!(releases[..2].iter().all(|o| matches!(o, WiegandOutput::Edge(e) if !e.low && e.at == late)));
     assert_eq!(releases[2], WiegandOutput::FrameAborted(bits.clone()));
     assert_eq!(s.next_timeout(), Some(late + timing.frame_gap));
     s.handle_timeout(late + timing.frame_gap);
@@ -182,38 +149,16 @@ fn timing_outside_what_readers_accept_is_refused() {
     let ok = WiegandTiming::default();
     assert_eq!(ok.validate(), Ok(()));
     for bad in [
-        WiegandTiming {
-            pulse: us(19),
-            ..ok
-        },
-        WiegandTiming {
-            pulse: us(101),
-            ..ok
-        },
-        WiegandTiming {
-            interval: us(199),
-            ..ok
-        },
-        WiegandTiming {
-            interval: Duration::from_millis(21),
-            ..ok
-        },
-        WiegandTiming {
-            frame_gap: Duration::from_millis(49),
-            ..ok
-        },
+        WiegandTiming { pulse: us(19), ..ok },
+        WiegandTiming { pulse: us(101), ..ok },
+        WiegandTiming { interval: us(199), ..ok },
+        WiegandTiming { interval: Duration::from_millis(21), ..ok },
+        WiegandTiming { frame_gap: Duration::from_millis(49), ..ok },
     ] {
-        assert!(
-            matches!(bad.validate(), Err(TimingError::OutOfRange { .. })),
-            "{bad:?}"
-        );
+        assert!(matches!(bad.validate(), Err(TimingError::OutOfRange { .. })), "{bad:?}");
         assert!(FrameScheduler::new(bad).is_err());
     }
-    let overlap = WiegandTiming {
-        pulse: us(100),
-        interval: us(200),
-        ..ok
-    };
+    let overlap = WiegandTiming { pulse: us(100), interval: us(200), ..ok };
     assert_eq!(overlap.validate(), Ok(()));
 }
 
@@ -234,21 +179,13 @@ fn a_pulse_due_too_late_for_its_width_is_not_started() {
     let outs: Vec<_> = std::iter::from_fn(|| s.poll_output()).collect();
     assert!(
         outs.iter()
-            .all(|o| matches!(o, WiegandOutput::Edge(e) if !e.low)
-                || matches!(o, WiegandOutput::FrameAborted(_))),
+            .all(|o| matches!(o, WiegandOutput::Edge(e) if !e.low) || matches!(o, WiegandOutput::FrameAborted(_))),
         "only releases and the abort: {outs:?}"
     );
-    assert_eq!(
-        s.next_timeout(),
-        Some(late + timing.frame_gap),
-        "resent after the gap"
-    );
+    assert_eq!(s.next_timeout(), Some(late + timing.frame_gap), "resent after the gap");
     // 30 µs late still leaves a 20 µs pulse.
     let mut s = FrameScheduler::new(timing).unwrap();
     s.send(t0, encode(WiegandFormat::Raw(1), 0, 1).unwrap());
     s.handle_timeout(t0 + us(30));
-    assert!(matches!(
-        s.poll_output(),
-        Some(WiegandOutput::Edge(LineEdge { low: true, .. }))
-    ));
+    assert!(matches!(s.poll_output(), Some(WiegandOutput::Edge(LineEdge { low: true, .. }))));
 }

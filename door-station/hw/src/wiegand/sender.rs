@@ -43,22 +43,14 @@ pub struct WiegandSender {
 impl WiegandSender {
     /// Starts a thread named `wiegand` that owns `lines`.
     pub fn spawn(lines: Box<dyn WiegandLines>, timing: WiegandTiming) -> Result<Self, HwError> {
-        let scheduler = FrameScheduler::new(timing).map_err(|e| HwError::Wiegand {
-            reason: e.to_string(),
-        })?;
+        let scheduler = FrameScheduler::new(timing).map_err(|e| HwError::Wiegand { reason: e.to_string() })?;
         let (frames, queue) = mpsc::channel();
         let (report_tx, reports) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("wiegand".into())
             .spawn(move || SendLoop::new(scheduler, lines, report_tx).run(queue))
-            .map_err(|e| HwError::Wiegand {
-                reason: format!("cannot start the sending thread: {e}"),
-            })?;
-        Ok(WiegandSender {
-            frames: Some(frames),
-            reports,
-            thread: Some(thread),
-        })
+            .map_err(|e| HwError::Wiegand { reason: format!("cannot start the sending thread: {e}") })?;
+        Ok(WiegandSender { frames: Some(frames), reports, thread: Some(thread) })
     }
 
     /// Queues a frame; it goes out after any frame before it and the gap.
@@ -66,9 +58,7 @@ impl WiegandSender {
         self.frames
             .as_ref()
             .and_then(|tx| tx.send(bits).ok())
-            .ok_or(HwError::Wiegand {
-                reason: "the sending thread has stopped".into(),
-            })
+            .ok_or(HwError::Wiegand { reason: "the sending thread has stopped".into() })
     }
 
     /// The next report, waiting at most `timeout`.
@@ -99,11 +89,7 @@ struct SendLoop {
 }
 
 impl SendLoop {
-    fn new(
-        scheduler: FrameScheduler,
-        lines: Box<dyn WiegandLines>,
-        reports: Sender<FrameReport>,
-    ) -> Self {
+    fn new(scheduler: FrameScheduler, lines: Box<dyn WiegandLines>, reports: Sender<FrameReport>) -> Self {
         SendLoop {
             scheduler,
             lines,
@@ -226,13 +212,8 @@ mod tests {
         for _ in 0..3 {
             sender.send(bits.clone()).unwrap();
         }
-        let reports: Vec<FrameReport> = (0..3)
-            .map(|_| {
-                sender
-                    .report_timeout(Duration::from_secs(30))
-                    .expect("a report per frame")
-            })
-            .collect();
+        let reports: Vec<FrameReport> =
+            (0..3).map(|_| sender.report_timeout(Duration::from_secs(30)).expect("a report per frame")).collect();
         drop(sender);
         // How many frames make it depends on this machine's load (a frame that
         // overruns twice is given up), so the test checks what was reported,
@@ -243,10 +224,7 @@ mod tests {
         for report in reports.iter().filter(|r| r.sent) {
             assert_eq!(report.bits, bits);
             assert_eq!(report.widths.len(), bits.len());
-            assert!(
-                report.widths.iter().all(|w| (min..=max).contains(w)),
-                "{report:?}"
-            );
+            assert!(report.widths.iter().all(|w| (min..=max).contains(w)), "{report:?}");
         }
         let decoded = log
             .frames(timing.interval * 2)
@@ -258,14 +236,8 @@ mod tests {
 
     #[test]
     fn timing_readers_refuse_is_refused_at_spawn() {
-        let timing = WiegandTiming {
-            pulse: Duration::from_micros(5),
-            ..WiegandTiming::default()
-        };
+        let timing = WiegandTiming { pulse: Duration::from_micros(5), ..WiegandTiming::default() };
         let lines = SimWiegandLines::new(Arc::new(SystemClock));
-        assert!(matches!(
-            WiegandSender::spawn(Box::new(lines), timing),
-            Err(HwError::Wiegand { .. })
-        ));
+        assert!(matches!(WiegandSender::spawn(Box::new(lines), timing), Err(HwError::Wiegand { .. })));
     }
 }

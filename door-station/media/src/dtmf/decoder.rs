@@ -45,13 +45,7 @@ impl DtmfDecoder {
     /// A decoder for telephone events with `payload_type`; an event with no packet for `timeout`
     /// counts as ended.
     pub fn new(payload_type: u8, timeout: Duration) -> Self {
-        DtmfDecoder {
-            payload_type,
-            timeout,
-            ongoing: None,
-            reported: VecDeque::new(),
-            ready: VecDeque::new(),
-        }
+        DtmfDecoder { payload_type, timeout, ongoing: None, reported: VecDeque::new(), ready: VecDeque::new() }
     }
 
     /// Takes in an RTP packet received at `now` (packets of other payload types are ignored) and
@@ -66,10 +60,7 @@ impl DtmfDecoder {
     /// Ends an event that has been silent for the timeout, and returns the next key press that has
     /// ended, if any.
     pub fn poll_timeout(&mut self, now: Instant) -> Option<Digit> {
-        if self
-            .ongoing
-            .is_some_and(|o| now >= o.last_seen + self.timeout)
-        {
+        if self.ongoing.is_some_and(|o| now >= o.last_seen + self.timeout) {
             self.report_ongoing();
         }
         self.ready.pop_front()
@@ -98,11 +89,7 @@ impl DtmfDecoder {
             self.ongoing = None;
             self.report(key, digit);
         } else {
-            let ongoing = self.ongoing.get_or_insert(Ongoing {
-                key,
-                digit,
-                last_seen: now,
-            });
+            let ongoing = self.ongoing.get_or_insert(Ongoing { key, digit, last_seen: now });
             ongoing.last_seen = now;
         }
     }
@@ -138,12 +125,7 @@ mod tests {
 
     impl Harness {
         fn new() -> Self {
-            let config = SenderConfig {
-                ssrc: 7,
-                payload_type: 0,
-                initial_seq: 100,
-                initial_timestamp: 5000,
-            };
+            let config = SenderConfig { ssrc: 7, payload_type: 0, initial_seq: 100, initial_timestamp: 5000 };
             Harness {
                 t0: Instant::now(),
                 tx: RtpSender::new(config).unwrap(),
@@ -153,20 +135,12 @@ mod tests {
 
         /// The packets of a press of `key` starting `start_ms` into the call.
         fn press(&mut self, key: char, start_ms: u32, length_ms: u64) -> Vec<(u64, Packet)> {
-            let schedule = DtmfEncoder::new(8000).key_press(
-                Digit::from_char(key).unwrap(),
-                Duration::from_millis(length_ms),
-            );
+            let schedule =
+                DtmfEncoder::new(8000).key_press(Digit::from_char(key).unwrap(), Duration::from_millis(length_ms));
             let at = |p: &DtmfPacket| u64::from(start_ms) + p.at.as_millis() as u64;
             schedule
                 .iter()
-                .map(|p| {
-                    (
-                        at(p),
-                        self.tx
-                            .packet_with_type(PT, start_ms * 8, p.marker, p.payload.clone()),
-                    )
-                })
+                .map(|p| (at(p), self.tx.packet_with_type(PT, start_ms * 8, p.marker, p.payload.clone())))
                 .collect()
         }
 
@@ -202,10 +176,7 @@ mod tests {
     fn duplicated_packets_do_not_repeat_the_digit() {
         let mut h = Harness::new();
         let packets = h.press('#', 0, 120);
-        let doubled: Vec<_> = packets
-            .iter()
-            .flat_map(|p| [p.clone(), p.clone()])
-            .collect();
+        let doubled: Vec<_> = packets.iter().flat_map(|p| [p.clone(), p.clone()]).collect();
         assert_eq!(h.keys(&doubled), "#");
         // A retransmitted end packet long after is still the same press.
         assert_eq!(h.keys(&[(5000, packets[packets.len() - 1].1.clone())]), "");
@@ -223,11 +194,7 @@ mod tests {
     fn an_end_packet_alone_still_counts() {
         let mut h = Harness::new();
         let packets = h.press('7', 0, 200);
-        let ends_only: Vec<_> = packets
-            .iter()
-            .filter(|(_, p)| p.payload[1] & 0x80 != 0)
-            .cloned()
-            .collect();
+        let ends_only: Vec<_> = packets.iter().filter(|(_, p)| p.payload[1] & 0x80 != 0).cloned().collect();
         assert_eq!(h.keys(&ends_only[2..]), "7");
     }
 
@@ -235,11 +202,7 @@ mod tests {
     fn a_lost_end_is_reported_when_the_next_press_starts() {
         let mut h = Harness::new();
         let first = h.press('1', 0, 150);
-        let mut packets: Vec<_> = first
-            .iter()
-            .filter(|(_, p)| p.payload[1] & 0x80 == 0)
-            .cloned()
-            .collect();
+        let mut packets: Vec<_> = first.iter().filter(|(_, p)| p.payload[1] & 0x80 == 0).cloned().collect();
         let second = h.press('2', 300, 150);
         packets.extend(second.iter().cloned());
         assert_eq!(h.run(&packets), [(300, '1'), (400, '2')]);
@@ -249,29 +212,15 @@ mod tests {
     fn a_lost_end_is_reported_after_the_timeout() {
         let mut h = Harness::new();
         let first = h.press('9', 0, 150);
-        let starts: Vec<_> = first
-            .iter()
-            .filter(|(_, p)| p.payload[1] & 0x80 == 0)
-            .cloned()
-            .collect();
+        let starts: Vec<_> = first.iter().filter(|(_, p)| p.payload[1] & 0x80 == 0).cloned().collect();
         assert_eq!(h.keys(&starts), "");
         // 150 ms: updates at 0 and 50 ms, the end packets at 100, 150 and 200 ms.
         let last_seen = h.t0 + Duration::from_millis(50);
         assert_eq!(h.rx.next_timeout(), Some(last_seen + DEFAULT_EVENT_TIMEOUT));
-        assert_eq!(
-            h.rx.poll_timeout(last_seen + DEFAULT_EVENT_TIMEOUT - Duration::from_millis(1)),
-            None
-        );
-        assert_eq!(
-            h.rx.poll_timeout(last_seen + DEFAULT_EVENT_TIMEOUT),
-            Digit::from_event(9)
-        );
+        assert_eq!(h.rx.poll_timeout(last_seen + DEFAULT_EVENT_TIMEOUT - Duration::from_millis(1)), None);
+        assert_eq!(h.rx.poll_timeout(last_seen + DEFAULT_EVENT_TIMEOUT), Digit::from_event(9));
         // Its end packets arriving late change nothing.
-        let ends: Vec<_> = first
-            .iter()
-            .filter(|(_, p)| p.payload[1] & 0x80 != 0)
-            .cloned()
-            .collect();
+        let ends: Vec<_> = first.iter().filter(|(_, p)| p.payload[1] & 0x80 != 0).cloned().collect();
         assert_eq!(h.keys(&ends), "");
     }
 
@@ -288,12 +237,9 @@ mod tests {
     #[test]
     fn other_payload_types_and_garbage_are_ignored() {
         let mut h = Harness::new();
-        let audio =
-            h.tx.packet(0, false, bytes::Bytes::from_static(&[11, 0x80, 0, 160]));
-        let short =
-            h.tx.packet_with_type(PT, 0, false, bytes::Bytes::from_static(&[11]));
-        let flash =
-            h.tx.packet_with_type(PT, 8, false, bytes::Bytes::from_static(&[16, 0x80, 0, 160]));
+        let audio = h.tx.packet(0, false, bytes::Bytes::from_static(&[11, 0x80, 0, 160]));
+        let short = h.tx.packet_with_type(PT, 0, false, bytes::Bytes::from_static(&[11]));
+        let flash = h.tx.packet_with_type(PT, 8, false, bytes::Bytes::from_static(&[16, 0x80, 0, 160]));
         assert_eq!(h.keys(&[(0, audio), (1, short), (2, flash)]), "");
         assert_eq!(h.rx.next_timeout(), None);
     }

@@ -26,9 +26,7 @@ pub enum DtmfError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Digit(u8);
 
-const KEYS: [char; 16] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D',
-];
+const KEYS: [char; 16] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D'];
 
 impl Digit {
     /// The key for an event code; `None` for codes above 15 (flash, tones, ...).
@@ -39,10 +37,7 @@ impl Digit {
     /// The key for a character (`a`–`d` accepted as `A`–`D`).
     pub fn from_char(c: char) -> Result<Digit, DtmfError> {
         let upper = c.to_ascii_uppercase();
-        KEYS.iter()
-            .position(|&k| k == upper)
-            .map(|i| Digit(i as u8))
-            .ok_or(DtmfError::NotAKey(c))
+        KEYS.iter().position(|&k| k == upper).map(|i| Digit(i as u8)).ok_or(DtmfError::NotAKey(c))
     }
 
     /// The RFC 4733 event code.
@@ -103,10 +98,7 @@ mod tests {
 
     #[test]
     fn keys_map_to_rfc_4733_codes() {
-        let codes: Vec<u8> = "0123456789*#ABCD"
-            .chars()
-            .map(|c| Digit::from_char(c).unwrap().event())
-            .collect();
+        let codes: Vec<u8> = "0123456789*#ABCD".chars().map(|c| Digit::from_char(c).unwrap().event()).collect();
         assert_eq!(codes, (0..16).collect::<Vec<u8>>());
         assert_eq!(Digit::from_char('d').unwrap().as_char(), 'D');
         assert_eq!(Digit::from_char('x'), Err(DtmfError::NotAKey('x')));
@@ -116,22 +108,11 @@ mod tests {
 
     #[test]
     fn event_block_round_trips() {
-        let ev = TelephoneEvent {
-            event: 11,
-            end: true,
-            volume: 10,
-            duration: 1600,
-        };
+        let ev = TelephoneEvent { event: 11, end: true, volume: 10, duration: 1600 };
         assert_eq!(ev.to_bytes(), [11, 0x8A, 0x06, 0x40]);
         assert_eq!(TelephoneEvent::parse(&ev.to_bytes()), Ok(ev));
         // The reserved bit is ignored when reading.
-        assert_eq!(
-            TelephoneEvent::parse(&[1, 0x4A, 0, 160]).unwrap().volume,
-            10
-        );
-        assert_eq!(
-            TelephoneEvent::parse(&[1, 2, 3]),
-            Err(DtmfError::Short { len: 3 })
-        );
+        assert_eq!(TelephoneEvent::parse(&[1, 0x4A, 0, 160]).unwrap().volume, 10);
+        assert_eq!(TelephoneEvent::parse(&[1, 2, 3]), Err(DtmfError::Short { len: 3 }));
     }
 }

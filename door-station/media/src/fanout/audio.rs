@@ -58,11 +58,7 @@ impl AudioFanout {
     /// A fan-out with no destinations; an Opus encoder with `opus_config` is made when the first
     /// Opus destination is added.
     pub fn new(opus_config: OpusConfig) -> Self {
-        AudioFanout {
-            opus_config,
-            opus: None,
-            destinations: BTreeMap::new(),
-        }
+        AudioFanout { opus_config, opus: None, destinations: BTreeMap::new() }
     }
 
     /// Adds (or replaces) a destination; it gets audio from the next frame on, the first packet
@@ -76,15 +72,7 @@ impl AudioFanout {
         if codec == AudioCodec::Opus && self.opus.is_none() {
             self.opus = Some(OpusEncoder::new(self.opus_config)?);
         }
-        self.destinations.insert(
-            id,
-            AudioDestination {
-                codec,
-                sender,
-                first: None,
-                last: None,
-            },
-        );
+        self.destinations.insert(id, AudioDestination { codec, sender, first: None, last: None });
         Ok(())
     }
 
@@ -115,10 +103,7 @@ impl AudioFanout {
     /// the first packet after a gap, like the very first, has the marker bit (RFC 3551 §4.1).
     pub fn send_frame(&mut self, index: u64, pcm: &[i16]) -> Result<Outgoing, FanoutError> {
         if pcm.len() != OPUS_FRAME_SAMPLES {
-            return Err(FanoutError::FrameSize {
-                expected: OPUS_FRAME_SAMPLES,
-                got: pcm.len(),
-            });
+            return Err(FanoutError::FrameSize { expected: OPUS_FRAME_SAMPLES, got: pcm.len() });
         }
         let payloads = self.encode(pcm)?;
         let mut out = Vec::with_capacity(self.destinations.len());
@@ -132,10 +117,7 @@ impl AudioFanout {
             d.last = Some(index);
             let media_time = frames.wrapping_mul(d.codec.frame_ticks());
             let bytes = d.sender.send(media_time, marker, payload.clone());
-            out.push((
-                dest,
-                bytes.map_err(|source| FanoutError::Rtp { dest, source })?,
-            ));
+            out.push((dest, bytes.map_err(|source| FanoutError::Rtp { dest, source })?));
         }
         Ok(out)
     }
@@ -144,10 +126,7 @@ impl AudioFanout {
     fn encode(&mut self, pcm: &[i16]) -> Result<BTreeMap<AudioCodec, Bytes>, FanoutError> {
         let mut payloads = BTreeMap::new();
         let in_use: Vec<AudioCodec> = self.destinations.values().map(|d| d.codec).collect();
-        let narrow = in_use
-            .iter()
-            .any(|&c| c != AudioCodec::Opus)
-            .then(|| decimate(pcm));
+        let narrow = in_use.iter().any(|&c| c != AudioCodec::Opus).then(|| decimate(pcm));
         for codec in in_use {
             if payloads.contains_key(&codec) {
                 continue;
@@ -167,9 +146,7 @@ impl AudioFanout {
 /// 48 kHz to 8 kHz by averaging each group of six samples (a crude low-pass, enough for voice
 /// and the test tone).
 fn decimate(pcm: &[i16]) -> Vec<i16> {
-    pcm.chunks(DECIMATION)
-        .map(|c| (c.iter().map(|&s| i32::from(s)).sum::<i32>() / c.len() as i32) as i16)
-        .collect()
+    pcm.chunks(DECIMATION).map(|c| (c.iter().map(|&s| i32::from(s)).sum::<i32>() / c.len() as i32) as i16).collect()
 }
 
 #[cfg(test)]
@@ -180,33 +157,19 @@ mod tests {
     use crate::tone::{SampleRate, ToneSource, rms};
 
     fn sender(ssrc: u32, payload_type: u8) -> RtpSender {
-        RtpSender::new(SenderConfig {
-            ssrc,
-            payload_type,
-            initial_seq: 500,
-            initial_timestamp: 1000,
-        })
-        .unwrap()
+        RtpSender::new(SenderConfig { ssrc, payload_type, initial_seq: 500, initial_timestamp: 1000 }).unwrap()
     }
 
     #[test]
     fn each_destination_gets_its_codec_clock_and_marker() {
         let mut fanout = AudioFanout::new(OpusConfig::default());
-        fanout
-            .add_destination(DestinationId(1), AudioCodec::Pcmu, sender(1, 0))
-            .unwrap();
-        fanout
-            .add_destination(DestinationId(2), AudioCodec::Opus, sender(2, 111))
-            .unwrap();
-        fanout
-            .add_destination(DestinationId(3), AudioCodec::Pcma, sender(3, 8))
-            .unwrap();
+        fanout.add_destination(DestinationId(1), AudioCodec::Pcmu, sender(1, 0)).unwrap();
+        fanout.add_destination(DestinationId(2), AudioCodec::Opus, sender(2, 111)).unwrap();
+        fanout.add_destination(DestinationId(3), AudioCodec::Pcma, sender(3, 8)).unwrap();
         let mut tone = ToneSource::new(440.0, SampleRate::Hz48000, 8000).unwrap();
         let mut opus = OpusDecoder::new().unwrap();
         for frame in 0..10u32 {
-            let out = fanout
-                .send_frame(u64::from(frame), &tone.next_frame())
-                .unwrap();
+            let out = fanout.send_frame(u64::from(frame), &tone.next_frame()).unwrap();
             let packets: Vec<_> = out.iter().map(|(_, b)| parse(b).unwrap()).collect();
             assert_eq!(packets.len(), 3);
             let [pcmu, opus_packet, pcma] = [&packets[0], &packets[1], &packets[2]];
@@ -219,10 +182,7 @@ mod tests {
             assert_eq!(opus.decode(&opus_packet.payload).unwrap().len(), 960);
             if frame > 0 {
                 let level = rms(&Law::Ulaw.decode(&pcmu.payload));
-                assert!(
-                    (level - 8000.0 / 2f64.sqrt()).abs() < 300.0,
-                    "µ-law level {level}"
-                );
+                assert!((level - 8000.0 / 2f64.sqrt()).abs() < 300.0, "µ-law level {level}");
             }
         }
     }
@@ -231,13 +191,9 @@ mod tests {
     fn late_destinations_and_gaps_start_talkspurts() {
         let mut fanout = AudioFanout::new(OpusConfig::default());
         let pcma = |ssrc| sender(ssrc, 8);
-        fanout
-            .add_destination(DestinationId(1), AudioCodec::Pcma, pcma(1))
-            .unwrap();
+        fanout.add_destination(DestinationId(1), AudioCodec::Pcma, pcma(1)).unwrap();
         fanout.send_frame(7, &[0; 960]).unwrap();
-        fanout
-            .add_destination(DestinationId(2), AudioCodec::Pcma, pcma(2))
-            .unwrap();
+        fanout.add_destination(DestinationId(2), AudioCodec::Pcma, pcma(2)).unwrap();
         let headers = |out: Outgoing| -> Vec<(bool, u32, u16)> {
             out.iter()
                 .map(|(_, b)| parse(b).unwrap().header)
@@ -254,17 +210,9 @@ mod tests {
     #[test]
     fn wrong_frames_and_settings_are_refused() {
         let mut fanout = AudioFanout::new(OpusConfig::default());
-        fanout
-            .add_destination(DestinationId(1), AudioCodec::Pcmu, sender(1, 0))
-            .unwrap();
+        fanout.add_destination(DestinationId(1), AudioCodec::Pcmu, sender(1, 0)).unwrap();
         let wrong = fanout.send_frame(0, &[0; 160]);
-        assert_eq!(
-            wrong,
-            Err(FanoutError::FrameSize {
-                expected: 960,
-                got: 160
-            })
-        );
+        assert_eq!(wrong, Err(FanoutError::FrameSize { expected: 960, got: 160 }));
         assert!(fanout.set_packet_loss_percent(101).is_err());
         assert!(fanout.set_packet_loss_percent(20).is_ok());
         assert!(fanout.remove_destination(DestinationId(1)).is_some());

@@ -65,23 +65,14 @@ pub struct VideoFanout {
 impl VideoFanout {
     /// A fan-out with no destinations.
     pub fn new(packetizer: H264Packetizer) -> Self {
-        VideoFanout {
-            packetizer,
-            destinations: BTreeMap::new(),
-        }
+        VideoFanout { packetizer, destinations: BTreeMap::new() }
     }
 
     /// Adds (or restarts) a destination. It receives nothing until the next IDR access unit.
     /// Returns `true`: the caller should ask the encoder for a key frame now.
     #[must_use = "the new destination waits for a key frame: ask the encoder for one"]
     pub fn add_destination(&mut self, id: DestinationId, sender: RtpSender) -> bool {
-        self.destinations.insert(
-            id,
-            VideoDestination {
-                sender,
-                started: false,
-            },
-        );
+        self.destinations.insert(id, VideoDestination { sender, started: false });
         true
     }
 
@@ -126,13 +117,8 @@ impl VideoFanout {
                 continue;
             }
             for p in &payloads {
-                let bytes = d
-                    .sender
-                    .send(unit.timestamp_90k, p.marker, p.payload.clone());
-                out.push((
-                    dest,
-                    bytes.map_err(|source| FanoutError::Rtp { dest, source })?,
-                ));
+                let bytes = d.sender.send(unit.timestamp_90k, p.marker, p.payload.clone());
+                out.push((dest, bytes.map_err(|source| FanoutError::Rtp { dest, source })?));
             }
         }
         Ok(out)
@@ -145,22 +131,12 @@ mod tests {
     use crate::rtp_session::{SenderConfig, parse};
 
     fn sender(ssrc: u32, payload_type: u8) -> RtpSender {
-        RtpSender::new(SenderConfig {
-            ssrc,
-            payload_type,
-            initial_seq: 0,
-            initial_timestamp: 0,
-        })
-        .unwrap()
+        RtpSender::new(SenderConfig { ssrc, payload_type, initial_seq: 0, initial_timestamp: 0 }).unwrap()
     }
 
     fn unit(frame_index: u64, nals: &[&'static [u8]]) -> AccessUnit {
         let nals = nals.iter().map(|n| Bytes::from_static(n)).collect();
-        AccessUnit {
-            nals,
-            timestamp_90k: frame_index as u32 * 6000,
-            frame_index,
-        }
+        AccessUnit { nals, timestamp_90k: frame_index as u32 * 6000, frame_index }
     }
 
     fn destinations(out: &Outgoing) -> Vec<u64> {
@@ -179,10 +155,7 @@ mod tests {
         assert!(fanout.add_destination(DestinationId(1), sender(1, 96)));
         assert!(fanout.awaiting_keyframe());
         assert!(fanout.send(&unit(1, &[P])).unwrap().is_empty());
-        assert!(
-            fanout.send(&unit(2, &[IDR])).unwrap().is_empty(),
-            "an IDR without SPS/PPS cannot start a decoder"
-        );
+        assert!(fanout.send(&unit(2, &[IDR])).unwrap().is_empty(), "an IDR without SPS/PPS cannot start a decoder");
         let out = fanout.send(&unit(3, &[SPS, PPS, IDR])).unwrap();
         assert_eq!(destinations(&out), [1, 1, 1]);
         assert!(!fanout.awaiting_keyframe());
@@ -201,20 +174,11 @@ mod tests {
         assert_eq!(destinations(&out), [1, 1, 1, 2, 2, 2]);
         let first = parse(&out[0].1).unwrap().header;
         let joined = parse(&out[3].1).unwrap().header;
-        assert_eq!(
-            (first.ssrc, first.payload_type, first.sequence_number),
-            (11, 96, 4)
-        );
-        assert_eq!(
-            (joined.ssrc, joined.payload_type, joined.sequence_number),
-            (22, 102, 0)
-        );
+        assert_eq!((first.ssrc, first.payload_type, first.sequence_number), (11, 96, 4));
+        assert_eq!((joined.ssrc, joined.payload_type, joined.sequence_number), (22, 102, 0));
         assert_eq!(joined.timestamp, 12_000);
         assert!(fanout.remove_destination(DestinationId(1)).is_some());
         assert_eq!(destinations(&fanout.send(&unit(3, &[P])).unwrap()), [2]);
-        assert_eq!(
-            fanout.destinations().collect::<Vec<_>>(),
-            [DestinationId(2)]
-        );
+        assert_eq!(fanout.destinations().collect::<Vec<_>>(), [DestinationId(2)]);
     }
 }

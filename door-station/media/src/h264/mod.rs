@@ -8,17 +8,14 @@
 mod nal;
 mod pattern;
 
-pub use nal::{
-    AccessUnit, NalKind, base64, profile_level_id, split_annex_b, sprop_parameter_sets, to_annex_b,
-};
+pub use nal::{AccessUnit, NalKind, base64, profile_level_id, split_annex_b, sprop_parameter_sets, to_annex_b};
 pub use pattern::{Picture, draw_test_pattern};
 
 use bytes::Bytes;
 use openh264::OpenH264API;
 use openh264::Timestamp;
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, Profile, RateControlMode,
-    UsageType,
+    BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, Profile, RateControlMode, UsageType,
 };
 use openh264::formats::YUVSource;
 use std::time::Duration;
@@ -83,13 +80,7 @@ pub struct VideoConfig {
 impl Default for VideoConfig {
     /// The defaults of assets/station.toml: 320×240, 15 fps, 384 kbit/s, a key frame every 2 s.
     fn default() -> Self {
-        VideoConfig {
-            width: 320,
-            height: 240,
-            fps: 15,
-            bitrate_bps: 384_000,
-            keyframe_interval_s: 2,
-        }
+        VideoConfig { width: 320, height: 240, fps: 15, bitrate_bps: 384_000, keyframe_interval_s: 2 }
     }
 }
 
@@ -97,43 +88,15 @@ impl VideoConfig {
     /// Checks every field against what the encoder accepts.
     pub fn validate(&self) -> Result<(), H264Error> {
         let check = |field, value: u32, ok: bool, expected| {
-            if ok {
-                Ok(())
-            } else {
-                Err(H264Error::Config {
-                    field,
-                    value,
-                    expected,
-                })
-            }
+            if ok { Ok(()) } else { Err(H264Error::Config { field, value, expected }) }
         };
         let w = self.width;
         let h = self.height;
-        check(
-            "width",
-            w,
-            (16..=1920).contains(&w) && w.is_multiple_of(2),
-            "even, 16 to 1920",
-        )?;
-        check(
-            "height",
-            h,
-            (16..=1080).contains(&h) && h.is_multiple_of(2),
-            "even, 16 to 1080",
-        )?;
+        check("width", w, (16..=1920).contains(&w) && w.is_multiple_of(2), "even, 16 to 1920")?;
+        check("height", h, (16..=1080).contains(&h) && h.is_multiple_of(2), "even, 16 to 1080")?;
         check("fps", self.fps, (1..=60).contains(&self.fps), "1 to 60")?;
-        check(
-            "bitrate_bps",
-            self.bitrate_bps,
-            self.bitrate_bps >= 10_000,
-            "at least 10000",
-        )?;
-        check(
-            "keyframe_interval_s",
-            self.keyframe_interval_s,
-            self.keyframe_interval_s <= 60,
-            "0 to 60",
-        )
+        check("bitrate_bps", self.bitrate_bps, self.bitrate_bps >= 10_000, "at least 10000")?;
+        check("keyframe_interval_s", self.keyframe_interval_s, self.keyframe_interval_s <= 60, "0 to 60")
     }
 
     /// Time between frames.
@@ -148,9 +111,7 @@ impl VideoConfig {
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(self.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(self.fps as f32))
-            .intra_frame_period(IntraFramePeriod::from_num_frames(
-                self.keyframe_interval_s * self.fps,
-            ))
+            .intra_frame_period(IntraFramePeriod::from_num_frames(self.keyframe_interval_s * self.fps))
             // OpenH264 only holds the bit rate if it may skip frames.
             .skip_frames(true)
             .num_threads(1)
@@ -182,20 +143,9 @@ impl H264Encoder {
     pub fn new(config: VideoConfig) -> Result<Self, H264Error> {
         config.validate()?;
         let inner = Encoder::with_api_config(OpenH264API::from_source(), config.encoder_config())
-            .map_err(|source| H264Error::Codec {
-            during: "create encoder",
-            source,
-        })?;
+            .map_err(|source| H264Error::Codec { during: "create encoder", source })?;
         let picture = Picture::new(config.width as usize, config.height as usize);
-        Ok(H264Encoder {
-            inner,
-            config,
-            picture,
-            frame_index: 0,
-            sps: None,
-            pps: None,
-            keyframe_pending: false,
-        })
+        Ok(H264Encoder { inner, config, picture, frame_index: 0, sps: None, pps: None, keyframe_pending: false })
     }
 
     /// The configuration in use.
@@ -248,36 +198,23 @@ impl H264Encoder {
         let expected = (self.config.width as usize, self.config.height as usize);
         if (width, height) != expected {
             let size = |(w, h)| format!("{w}x{h}");
-            return Err(H264Error::PictureSize {
-                expected: size(expected),
-                got: size((width, height)),
-            });
+            return Err(H264Error::PictureSize { expected: size(expected), got: size((width, height)) });
         }
         let frame_index = self.frame_index;
         self.frame_index = self.frame_index.saturating_add(1);
         let stream = self
             .inner
             .encode_at(picture, Timestamp::from_millis(self.millis(frame_index)))
-            .map_err(|source| H264Error::Codec {
-                during: "encode",
-                source,
-            })?
+            .map_err(|source| H264Error::Codec { during: "encode", source })?
             .to_vec();
-        let nals: Vec<Bytes> = split_annex_b(&stream)
-            .into_iter()
-            .map(Bytes::copy_from_slice)
-            .collect();
+        let nals: Vec<Bytes> = split_annex_b(&stream).into_iter().map(Bytes::copy_from_slice).collect();
         if nals.is_empty() {
             return Ok(None);
         }
         let nals = self.with_parameter_sets(nals, frame_index)?;
         // RTP timestamps wrap modulo 2^32 (RFC 3550 §5.1).
         let timestamp_90k = self.clock_units(frame_index, H264_CLOCK) as u32;
-        Ok(Some(AccessUnit {
-            nals,
-            timestamp_90k,
-            frame_index,
-        }))
+        Ok(Some(AccessUnit { nals, timestamp_90k, frame_index }))
     }
 
     /// Time of frame `n` in units of a `rate` Hz clock.
@@ -291,11 +228,7 @@ impl H264Encoder {
     }
 
     /// Remembers the SPS/PPS of this unit and makes sure an IDR unit starts with them.
-    fn with_parameter_sets(
-        &mut self,
-        nals: Vec<Bytes>,
-        frame_index: u64,
-    ) -> Result<Vec<Bytes>, H264Error> {
+    fn with_parameter_sets(&mut self, nals: Vec<Bytes>, frame_index: u64) -> Result<Vec<Bytes>, H264Error> {
         for nal in &nals {
             match NalKind::of(nal) {
                 Some(NalKind::Sps) => self.sps = Some(nal.clone()),
@@ -303,21 +236,14 @@ impl H264Encoder {
                 _ => {}
             }
         }
-        let unit = AccessUnit {
-            nals,
-            timestamp_90k: 0,
-            frame_index,
-        };
+        let unit = AccessUnit { nals, timestamp_90k: 0, frame_index };
         if !unit.is_idr() || unit.starts_with_parameter_sets() {
             return Ok(unit.nals);
         }
         let (Some(sps), Some(pps)) = (self.sps.clone(), self.pps.clone()) else {
             return Err(H264Error::ParameterSetsMissing { frame_index });
         };
-        let rest = unit
-            .nals
-            .into_iter()
-            .filter(|n| !matches!(NalKind::of(n), Some(NalKind::Sps | NalKind::Pps)));
+        let rest = unit.nals.into_iter().filter(|n| !matches!(NalKind::of(n), Some(NalKind::Sps | NalKind::Pps)));
         Ok([sps, pps].into_iter().chain(rest).collect())
     }
 
@@ -355,7 +281,5 @@ pub struct SdpParameters {
 pub fn sdp_parameters(config: VideoConfig) -> Result<SdpParameters, H264Error> {
     let mut encoder = H264Encoder::new(config)?;
     encoder.encode_next()?;
-    encoder
-        .sdp_parameters()
-        .ok_or(H264Error::ParameterSetsMissing { frame_index: 0 })
+    encoder.sdp_parameters().ok_or(H264Error::ParameterSetsMissing { frame_index: 0 })
 }

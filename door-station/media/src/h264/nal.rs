@@ -60,11 +60,7 @@ fn start_codes(stream: &[u8]) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i + 3 <= stream.len() {
         if stream[i..i + 3] == [0, 0, 1] {
-            let code = if i > 0 && stream[i - 1] == 0 {
-                i - 1
-            } else {
-                i
-            };
+            let code = if i > 0 && stream[i - 1] == 0 { i - 1 } else { i };
             found.push((code, i + 3));
             i += 3;
         } else {
@@ -104,9 +100,7 @@ pub struct AccessUnit {
 impl AccessUnit {
     /// Whether the picture is an IDR picture (it can be decoded without earlier pictures).
     pub fn is_idr(&self) -> bool {
-        self.nals
-            .iter()
-            .any(|n| NalKind::of(n) == Some(NalKind::Idr))
+        self.nals.iter().any(|n| NalKind::of(n) == Some(NalKind::Idr))
     }
 
     /// Whether an SPS and a PPS come before the first IDR slice: a decoder joining here can start.
@@ -147,11 +141,7 @@ pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -170,14 +160,9 @@ mod tests {
 
     #[test]
     fn splits_three_and_four_byte_start_codes() {
-        let stream = [
-            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 0,
-        ];
+        let stream = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 0];
         let units = split_annex_b(&stream);
-        assert_eq!(
-            units,
-            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]
-        );
+        assert_eq!(units, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]);
         let kinds: Vec<_> = units.iter().map(|u| NalKind::of(u).unwrap()).collect();
         assert_eq!(kinds, [NalKind::Sps, NalKind::Pps, NalKind::Idr]);
         assert_eq!(split_annex_b(&to_annex_b(&units)), units);
@@ -194,13 +179,7 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ];
+        let vectors = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
         for (plain, encoded) in vectors {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }

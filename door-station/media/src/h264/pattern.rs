@@ -47,13 +47,7 @@ impl Picture {
     pub fn new(width: usize, height: usize) -> Self {
         let (width, height) = (width & !1, height & !1);
         let chroma = (width / 2) * (height / 2);
-        Picture {
-            width,
-            height,
-            y: vec![16; width * height],
-            u: vec![128; chroma],
-            v: vec![128; chroma],
-        }
+        Picture { width, height, y: vec![16; width * height], u: vec![128; chroma], v: vec![128; chroma] }
     }
 
     /// A picture from one I420 buffer (Y plane, then U, then V, no padding), as a capture device
@@ -67,13 +61,7 @@ impl Picture {
         }
         let (y, uv) = data.split_at(luma);
         let (u, v) = uv.split_at(chroma);
-        Some(Picture {
-            width,
-            height,
-            y: y.to_vec(),
-            u: u.to_vec(),
-            v: v.to_vec(),
-        })
+        Some(Picture { width, height, y: y.to_vec(), u: u.to_vec(), v: v.to_vec() })
     }
 
     /// Sets the colour of the 2×2 block whose top-left luma sample is at (`x`, `y`), both even.
@@ -203,10 +191,7 @@ mod tests {
     #[test]
     fn i420_buffers_are_checked() {
         let p = Picture::from_i420(4, 2, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).unwrap();
-        assert_eq!(
-            (p.luma(3, 1), p.u(), p.v()),
-            (Some(8), &[9, 10][..], &[11, 12][..])
-        );
+        assert_eq!((p.luma(3, 1), p.u(), p.v()), (Some(8), &[9, 10][..], &[11, 12][..]));
         assert_eq!(Picture::from_i420(4, 2, &[0; 11]), None);
         assert_eq!(Picture::from_i420(3, 2, &[0; 9]), None);
         assert_eq!(Picture::from_i420(usize::MAX, 2, &[]), None);

@@ -92,15 +92,9 @@ impl H264Depacketizer {
     /// Takes in one RTP packet. Finished units are then available from [`Self::pop_unit`].
     pub fn push(&mut self, packet: &Packet) -> Result<(), DepacketizeError> {
         let header = &packet.header;
-        let lost = self
-            .last_seq
-            .is_some_and(|last| header.sequence_number != last.wrapping_add(1));
+        let lost = self.last_seq.is_some_and(|last| header.sequence_number != last.wrapping_add(1));
         self.last_seq = Some(header.sequence_number);
-        if self
-            .building
-            .as_ref()
-            .is_some_and(|b| b.timestamp != header.timestamp)
-        {
+        if self.building.as_ref().is_some_and(|b| b.timestamp != header.timestamp) {
             self.finish();
         }
         let building = self.building.get_or_insert_with(|| Building {
@@ -138,11 +132,7 @@ impl H264Depacketizer {
             self.mark_incomplete();
         }
         if let Some(b) = self.building.take() {
-            self.ready.push_back(ReceivedUnit {
-                timestamp: b.timestamp,
-                nals: b.nals,
-                complete: b.complete,
-            });
+            self.ready.push_back(ReceivedUnit { timestamp: b.timestamp, nals: b.nals, complete: b.complete });
         }
     }
 
@@ -219,17 +209,8 @@ mod tests {
     use rtp::header::Header;
 
     fn packet(seq: u16, timestamp: u32, marker: bool, payload: &[u8]) -> Packet {
-        let header = Header {
-            version: 2,
-            sequence_number: seq,
-            timestamp,
-            marker,
-            ..Header::default()
-        };
-        Packet {
-            header,
-            payload: Bytes::copy_from_slice(payload),
-        }
+        let header = Header { version: 2, sequence_number: seq, timestamp, marker, ..Header::default() };
+        Packet { header, payload: Bytes::copy_from_slice(payload) }
     }
 
     fn big_idr() -> Vec<u8> {
@@ -240,36 +221,14 @@ mod tests {
 
     #[test]
     fn packetized_unit_comes_back_whole() {
-        let nals = vec![
-            Bytes::from_static(&[0x67, 1]),
-            Bytes::from_static(&[0x68, 2]),
-            Bytes::from(big_idr()),
-        ];
-        let au = AccessUnit {
-            nals: nals.clone(),
-            timestamp_90k: 0,
-            frame_index: 0,
-        };
+        let nals = vec![Bytes::from_static(&[0x67, 1]), Bytes::from_static(&[0x68, 2]), Bytes::from(big_idr())];
+        let au = AccessUnit { nals: nals.clone(), timestamp_90k: 0, frame_index: 0 };
         let mut depack = H264Depacketizer::new();
-        for (i, p) in H264Packetizer::new(1200)
-            .unwrap()
-            .packetize(&au)
-            .iter()
-            .enumerate()
-        {
-            depack
-                .push(&packet(i as u16, 3000, p.marker, &p.payload))
-                .unwrap();
+        for (i, p) in H264Packetizer::new(1200).unwrap().packetize(&au).iter().enumerate() {
+            depack.push(&packet(i as u16, 3000, p.marker, &p.payload)).unwrap();
         }
         let unit = depack.pop_unit().unwrap();
-        assert_eq!(
-            unit,
-            ReceivedUnit {
-                timestamp: 3000,
-                nals,
-                complete: true
-            }
-        );
+        assert_eq!(unit, ReceivedUnit { timestamp: 3000, nals, complete: true });
         assert_eq!(depack.pop_unit(), None);
     }
 
@@ -282,29 +241,18 @@ mod tests {
         let unit = depack.pop_unit().unwrap();
         assert_eq!(unit.nals, [&[0x67, 1][..], &[0x68, 2, 3], &[0x65, 9]]);
         let bad = [STAP_A, 0, 9, 0x67];
-        assert_eq!(
-            depack.push(&packet(3, 1, true, &bad)),
-            Err(DepacketizeError::StapTruncated { offset: 1, seq: 3 })
-        );
+        assert_eq!(depack.push(&packet(3, 1, true, &bad)), Err(DepacketizeError::StapTruncated { offset: 1, seq: 3 }));
         assert!(!depack.pop_unit().unwrap().complete);
     }
 
     #[test]
     fn a_lost_fragment_makes_the_unit_incomplete() {
-        let au = AccessUnit {
-            nals: vec![Bytes::from(big_idr())],
-            timestamp_90k: 0,
-            frame_index: 0,
-        };
+        let au = AccessUnit { nals: vec![Bytes::from(big_idr())], timestamp_90k: 0, frame_index: 0 };
         let payloads = H264Packetizer::new(1200).unwrap().packetize(&au);
         let mut depack = H264Depacketizer::new();
-        depack
-            .push(&packet(10, 0, false, &payloads[0].payload))
-            .unwrap();
+        depack.push(&packet(10, 0, false, &payloads[0].payload)).unwrap();
         // payloads[1] lost
-        depack
-            .push(&packet(12, 0, true, &payloads[2].payload))
-            .unwrap_err();
+        depack.push(&packet(12, 0, true, &payloads[2].payload)).unwrap_err();
         let unit = depack.pop_unit().unwrap();
         assert!(!unit.complete);
         assert!(unit.nals.is_empty());
@@ -322,25 +270,13 @@ mod tests {
     #[test]
     fn bad_payloads_are_errors_not_panics() {
         let mut depack = H264Depacketizer::new();
-        assert_eq!(
-            depack.push(&packet(1, 0, false, &[])),
-            Err(DepacketizeError::Empty { seq: 1 })
-        );
+        assert_eq!(depack.push(&packet(1, 0, false, &[])), Err(DepacketizeError::Empty { seq: 1 }));
         assert_eq!(
             depack.push(&packet(2, 0, false, &[25, 0])),
-            Err(DepacketizeError::Unsupported {
-                nal_type: 25,
-                seq: 2
-            })
+            Err(DepacketizeError::Unsupported { nal_type: 25, seq: 2 })
         );
-        assert_eq!(
-            depack.push(&packet(3, 0, false, &[FU_A])),
-            Err(DepacketizeError::FuMalformed { seq: 3 })
-        );
-        assert_eq!(
-            depack.push(&packet(4, 0, false, &[FU_A, 0xC5, 1])),
-            Err(DepacketizeError::FuMalformed { seq: 4 })
-        );
+        assert_eq!(depack.push(&packet(3, 0, false, &[FU_A])), Err(DepacketizeError::FuMalformed { seq: 3 }));
+        assert_eq!(depack.push(&packet(4, 0, false, &[FU_A, 0xC5, 1])), Err(DepacketizeError::FuMalformed { seq: 4 }));
         assert_eq!(
             depack.push(&packet(5, 0, true, &[FU_A, 0x45, 1])),
             Err(DepacketizeError::FuWithoutStart { seq: 5 })

@@ -55,10 +55,7 @@ impl H264Packetizer {
     /// A packetizer whose payloads are at most `max_payload` bytes.
     pub fn new(max_payload: usize) -> Result<Self, PacketizeError> {
         if max_payload < MIN_MAX_PAYLOAD {
-            return Err(PacketizeError::PayloadTooSmall {
-                got: max_payload,
-                min: MIN_MAX_PAYLOAD,
-            });
+            return Err(PacketizeError::PayloadTooSmall { got: max_payload, min: MIN_MAX_PAYLOAD });
         }
         Ok(H264Packetizer { max_payload })
     }
@@ -79,14 +76,7 @@ impl H264Packetizer {
             }
         }
         let last = payloads.len().saturating_sub(1);
-        payloads
-            .into_iter()
-            .enumerate()
-            .map(|(i, payload)| RtpPayload {
-                payload,
-                marker: i == last,
-            })
-            .collect()
+        payloads.into_iter().enumerate().map(|(i, payload)| RtpPayload { payload, marker: i == last }).collect()
     }
 
     /// FU-A: the indicator keeps F and NRI of the NAL header with type 28; the FU header carries
@@ -111,9 +101,7 @@ impl H264Packetizer {
 
 impl Default for H264Packetizer {
     fn default() -> Self {
-        H264Packetizer {
-            max_payload: DEFAULT_MAX_PAYLOAD,
-        }
+        H264Packetizer { max_payload: DEFAULT_MAX_PAYLOAD }
     }
 }
 
@@ -122,11 +110,7 @@ mod tests {
     use super::*;
 
     fn unit(nals: Vec<Vec<u8>>) -> AccessUnit {
-        AccessUnit {
-            nals: nals.into_iter().map(Bytes::from).collect(),
-            timestamp_90k: 0,
-            frame_index: 0,
-        }
+        AccessUnit { nals: nals.into_iter().map(Bytes::from).collect(), timestamp_90k: 0, frame_index: 0 }
     }
 
     #[test]
@@ -135,19 +119,14 @@ mod tests {
         let out = H264Packetizer::new(100).unwrap().packetize(&au);
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].payload.as_ref(), &[0x67, 1, 2]);
-        assert_eq!(
-            out.iter().map(|p| p.marker).collect::<Vec<_>>(),
-            [false, false, true]
-        );
+        assert_eq!(out.iter().map(|p| p.marker).collect::<Vec<_>>(), [false, false, true]);
     }
 
     #[test]
     fn large_nal_unit_is_cut_into_fu_a_fragments() {
         let mut idr = vec![0x65];
         idr.extend((0..250u32).map(|i| i as u8));
-        let out = H264Packetizer::new(100)
-            .unwrap()
-            .packetize(&unit(vec![idr.clone()]));
+        let out = H264Packetizer::new(100).unwrap().packetize(&unit(vec![idr.clone()]));
         // 250 body bytes in pieces of 98: 98 + 98 + 54.
         assert_eq!(out.len(), 3);
         assert!(out.iter().all(|p| p.payload.len() <= 100));
@@ -161,14 +140,9 @@ mod tests {
 
     #[test]
     fn a_nal_unit_of_exactly_the_payload_size_is_not_fragmented() {
-        let out = H264Packetizer::new(16)
-            .unwrap()
-            .packetize(&unit(vec![vec![0x41; 16], vec![]]));
+        let out = H264Packetizer::new(16).unwrap().packetize(&unit(vec![vec![0x41; 16], vec![]]));
         assert_eq!(out.len(), 1);
         assert!(out[0].marker);
-        assert_eq!(
-            H264Packetizer::new(15),
-            Err(PacketizeError::PayloadTooSmall { got: 15, min: 16 })
-        );
+        assert_eq!(H264Packetizer::new(15), Err(PacketizeError::PayloadTooSmall { got: 15, min: 16 }));
     }
 }

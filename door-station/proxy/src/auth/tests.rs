@@ -41,7 +41,11 @@ fn ip(s: &str) -> IpAddr {
 fn attempt(a: &mut Authenticator, client: &mut DigestClient, method: Method, source: &str) -> AuthOutcome {
     let req = request(method.clone());
     let AuthOutcome::Challenge(resp) = a.check(T0, &req, "home", ip(source)) else { panic!("expected a challenge") };
-    let (hdr, auth) = if method == Method::Register { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
+    let (hdr, auth) = if method == Method::Register {
+        ("WWW-Authenticate", "Authorization")
+    } else {
+        ("Proxy-Authenticate", "Proxy-Authorization")
+    };
     let ch = challenge_of(&resp, hdr);
     let value = client.authorization(&ch, &method, "sip:home", "cn");
     a.check(T0 + 1, &req.with_header(auth, value), "home", ip(source))
@@ -50,7 +54,9 @@ fn attempt(a: &mut Authenticator, client: &mut DigestClient, method: Method, sou
 #[test]
 fn register_gets_401_sha256_first_and_then_passes() {
     let mut a = authenticator();
-    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else { panic!() };
+    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else {
+        panic!()
+    };
     assert_eq!(resp.status, 401);
     let offered: Vec<&str> = resp.headers.get_all("WWW-Authenticate").collect();
     assert!(offered[0].contains("SHA-256") && offered[1].contains("MD5"), "{offered:?}");
@@ -74,7 +80,9 @@ fn invite_and_message_get_407() {
 #[test]
 fn md5_only_clients_pass_too() {
     let mut a = authenticator();
-    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else { panic!() };
+    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else {
+        panic!()
+    };
     let md5 = resp.headers.get_all("WWW-Authenticate").find(|v| v.contains("MD5")).unwrap();
     let ch = Challenge::parse(md5).unwrap();
     let value = DigestClient::new("alice", "secret").authorization(&ch, &Method::Register, "sip:home", "x");
@@ -93,7 +101,10 @@ fn wrong_password_is_403_and_locks_out_the_source() {
     let locked = a.check(T0 + 2, &request(Method::Register), "home", ip("127.0.0.2"));
     assert!(matches!(locked, AuthOutcome::Refused(_)), "locked out: not even challenged");
     let mut good = DigestClient::new("alice", "secret");
-    assert!(matches!(attempt(&mut a, &mut good, Method::Register, "127.0.0.3"), AuthOutcome::Authorized { .. }), "other sources unaffected");
+    assert!(
+        matches!(attempt(&mut a, &mut good, Method::Register, "127.0.0.3"), AuthOutcome::Authorized { .. }),
+        "other sources unaffected"
+    );
     let after = a.check(T0 + 61, &request(Method::Register), "home", ip("127.0.0.2"));
     assert!(matches!(after, AuthOutcome::Challenge(_)), "the lockout ends");
 }
@@ -101,7 +112,9 @@ fn wrong_password_is_403_and_locks_out_the_source() {
 /// A REGISTER answering a challenge issued at T0 with the right password.
 fn signed_register(a: &mut Authenticator) -> Request {
     let req = request(Method::Register);
-    let AuthOutcome::Challenge(resp) = a.check(T0, &req, "home", ip("127.0.0.1")) else { panic!("expected a challenge") };
+    let AuthOutcome::Challenge(resp) = a.check(T0, &req, "home", ip("127.0.0.1")) else {
+        panic!("expected a challenge")
+    };
     let ch = challenge_of(&resp, "WWW-Authenticate");
     let value = DigestClient::new("alice", "secret").authorization(&ch, &Method::Register, "sip:home", "cn");
     req.with_header("Authorization", value)
@@ -128,13 +141,22 @@ fn trusted_hosts_and_disabled_auth_pass_unchallenged() {
     let mut a = authenticator();
     assert_eq!(a.check(T0, &request(Method::Invite), "home", ip("10.9.3.4")), AuthOutcome::Authorized { user: None });
     let mut off = Authenticator::new(AuthSettings { enabled: false, ..settings() }, b"k".to_vec(), Passwd::default());
-    assert_eq!(off.check(T0, &request(Method::Register), "home", ip("127.0.0.1")), AuthOutcome::Authorized { user: None });
+    assert_eq!(
+        off.check(T0, &request(Method::Register), "home", ip("127.0.0.1")),
+        AuthOutcome::Authorized { user: None }
+    );
 }
 
 #[test]
 fn challenges_follow_the_configured_order() {
-    let mut a = Authenticator::new(AuthSettings { algorithms: vec![Algorithm::Md5], ..settings() }, b"k".to_vec(), Passwd::default());
-    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else { panic!() };
+    let mut a = Authenticator::new(
+        AuthSettings { algorithms: vec![Algorithm::Md5], ..settings() },
+        b"k".to_vec(),
+        Passwd::default(),
+    );
+    let AuthOutcome::Challenge(resp) = a.check(T0, &request(Method::Register), "home", ip("127.0.0.1")) else {
+        panic!()
+    };
     let offered: Vec<&str> = resp.headers.get_all("WWW-Authenticate").collect();
     assert_eq!(offered.len(), 1);
     assert!(offered[0].contains("algorithm=MD5"));

@@ -37,7 +37,8 @@ pub fn branch(hash: u64, n: u64) -> String {
 pub fn is_loop(loc: &Locality, req: &Request) -> bool {
     let hash = format!("{:016x}", loop_hash(req));
     req.headers.vias().iter().any(|via| {
-        let ours = loc.local.iter().any(|p| p.addr.ip().to_string() == via.host && via.port.unwrap_or(5060) == p.addr.port());
+        let ours =
+            loc.local.iter().any(|p| p.addr.ip().to_string() == via.host && via.port.unwrap_or(5060) == p.addr.port());
         ours && via.branch().and_then(|b| b.strip_prefix(BRANCH_PREFIX)).is_some_and(|b| b.starts_with(&hash))
     })
 }
@@ -45,7 +46,9 @@ pub fn is_loop(loc: &Locality, req: &Request) -> bool {
 /// A strict router before us put our Record-Route value into the
 /// Request-URI (§16.4): the real target is the last Route value.
 pub fn undo_strict_routing(loc: &Locality, req: &mut Request) {
-    let ours = req.uri.contains(";lr") && loc.is_local_address(&req.uri) && crate::routes::user_host(&req.uri).is_some_and(|(u, _)| u.is_empty());
+    let ours = req.uri.contains(";lr")
+        && loc.is_local_address(&req.uri)
+        && crate::routes::user_host(&req.uri).is_some_and(|(u, _)| u.is_empty());
     let mut routes = req.headers.route();
     let Some(last) = routes.pop().filter(|_| ours) else { return };
     req.uri = last.uri;
@@ -79,7 +82,14 @@ pub fn via_value(me: Peer, branch: &str) -> String {
 /// The request to send to `target`: new Request-URI (unless `keep_uri`),
 /// Max-Forwards decremented, Record-Route for dialog-creating requests
 /// (doubled when the transport changes, RFC 5658), our Via on top.
-pub fn forwarded(loc: &Locality, req: &Request, target: &Target, inbound: Peer, branch: &str, keep_uri: bool) -> Request {
+pub fn forwarded(
+    loc: &Locality,
+    req: &Request,
+    target: &Target,
+    inbound: Peer,
+    branch: &str,
+    keep_uri: bool,
+) -> Request {
     let mut out = req.clone();
     if !keep_uri {
         out.uri = target.uri.clone();
@@ -128,7 +138,8 @@ mod tests {
     #[test]
     fn forwarding_rewrites_uri_decrements_and_record_routes() {
         let l = loc();
-        let target = Target { uri: "sip:a@127.0.0.1:15066".into(), dest: Peer::udp("127.0.0.1:15066".parse().unwrap()) };
+        let target =
+            Target { uri: "sip:a@127.0.0.1:15066".into(), dest: Peer::udp("127.0.0.1:15066".parse().unwrap()) };
         let inbound = Peer::udp("127.0.0.1:15080".parse().unwrap());
         let out = forwarded(&l, &invite(), &target, inbound, "z9hG4bKipX", false);
         assert_eq!(out.uri, "sip:a@127.0.0.1:15066");
@@ -142,12 +153,18 @@ mod tests {
     #[test]
     fn transport_switch_double_record_routes() {
         let l = loc();
-        let target = Target { uri: "sip:a@127.0.0.1:15066;transport=tcp".into(), dest: Peer { addr: "127.0.0.1:15066".parse().unwrap(), transport: Transport::Tcp } };
+        let target = Target {
+            uri: "sip:a@127.0.0.1:15066;transport=tcp".into(),
+            dest: Peer { addr: "127.0.0.1:15066".parse().unwrap(), transport: Transport::Tcp },
+        };
         let out = forwarded(&l, &invite(), &target, Peer::udp("127.0.0.1:15080".parse().unwrap()), "b", false);
         let rr: Vec<String> = out.headers.record_route().iter().map(|r| r.uri.clone()).collect();
         assert_eq!(rr, ["sip:127.0.0.1:5060;transport=tcp;lr", "sip:127.0.0.1:5060;transport=udp;lr"]);
         assert!(out.headers.top_via().unwrap().transport == "TCP");
-        let mut back = invite().with_header("Route", "<sip:127.0.0.1:5060;transport=tcp;lr>, <sip:127.0.0.1:5060;transport=udp;lr>, <sip:10.0.0.1;lr>");
+        let mut back = invite().with_header(
+            "Route",
+            "<sip:127.0.0.1:5060;transport=tcp;lr>, <sip:127.0.0.1:5060;transport=udp;lr>, <sip:10.0.0.1;lr>",
+        );
         pop_own_routes(&l, &mut back);
         assert_eq!(back.headers.route().len(), 1);
     }

@@ -10,7 +10,8 @@ impl Proxy {
     pub(super) fn start_relay(&mut self, invite: &Request) -> bool {
         let initial = invite.headers.to().is_some_and(|t| t.tag().is_none());
         let sdp = invite.headers.content_type().as_deref() == Some("application/sdp");
-        let Some(plan) = self.relay.as_mut().filter(|_| initial && sdp && invite.method == ds_sip::Method::Invite) else {
+        let Some(plan) = self.relay.as_mut().filter(|_| initial && sdp && invite.method == ds_sip::Method::Invite)
+        else {
             return false;
         };
         plan.start(invite.headers.call_id().unwrap_or_default(), &invite.body)

@@ -38,7 +38,7 @@ use crate::routes::{Aor, Routes};
 
 pub use fork::{BranchState, ForkContext};
 pub use target::{Locality, Target};
-pub use uplink::{UpstreamAccount, Uplink};
+pub use uplink::{Uplink, UpstreamAccount};
 
 /// The core's settings, plain data built from `proxy.toml` by the shell.
 #[derive(Debug, Clone)]
@@ -106,7 +106,12 @@ impl Proxy {
         Proxy {
             layer: TransactionLayer::new(settings.timers),
             relay: settings.relay.clone().map(crate::relay::RelayPlan::new),
-            uplinks: settings.upstream_accounts.iter().enumerate().map(|(i, a)| Uplink::new(a.clone(), now, seed.wrapping_add(i as u64))).collect(),
+            uplinks: settings
+                .upstream_accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| Uplink::new(a.clone(), now, seed.wrapping_add(i as u64)))
+                .collect(),
             settings,
             registrar: parts.registrar,
             auth: parts.auth,
@@ -158,7 +163,14 @@ impl Proxy {
 
     /// When to call [`Proxy::handle_timeout`].
     pub fn next_timeout(&self) -> Option<Instant> {
-        let forks = self.wakeups.keys().next().copied().into_iter().chain(self.uplinks.iter().filter_map(Uplink::next_at)).min();
+        let forks = self
+            .wakeups
+            .keys()
+            .next()
+            .copied()
+            .into_iter()
+            .chain(self.uplinks.iter().filter_map(Uplink::next_at))
+            .min();
         let expiry = self.registrar.next_expiry_s().map(|s| self.instant_of(s));
         self.layer.next_timeout().into_iter().chain(forks).chain(expiry).min()
     }

@@ -7,10 +7,10 @@ use ds_sip::message::intake::{Role, check_semantics};
 use ds_sip::transaction::{Peer, TransactionKey};
 use ds_sip::{Message, Method, Request};
 
+use super::Proxy;
 use super::fork::{Branch, BranchState, ForkContext, Stop};
 use super::forward::{branch, forwarded, is_loop, loop_hash, pop_own_routes, undo_strict_routing};
 use super::target::{Target, resolve, targets_for};
-use super::Proxy;
 use crate::auth::AuthOutcome;
 use crate::reply::answer;
 use crate::routes::user_host;
@@ -117,7 +117,8 @@ impl Proxy {
         let targets = if let Some(aor) = loc.our_aor(&req.uri) {
             let t = targets_for(loc, &self.routes, &self.registrar, self.epoch_s(now), &aor, self.settings.max_forks);
             if t.is_empty() {
-                let known = self.routes.members(&aor).is_some() || self.auth.passwd().contains(aor.user(), aor.domain());
+                let known =
+                    self.routes.members(&aor).is_some() || self.auth.passwd().contains(aor.user(), aor.domain());
                 return self.respond(now, &key, answer(&req, if known { 480 } else { 404 }));
             }
             t
@@ -141,7 +142,15 @@ impl Proxy {
     }
 
     /// Sends `req` to every target in parallel and remembers the fork.
-    fn fork(&mut self, now: Instant, key: TransactionKey, req: Request, from: Peer, targets: Vec<Target>, keep_uri: bool) {
+    fn fork(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        req: Request,
+        from: Peer,
+        targets: Vec<Target>,
+        keep_uri: bool,
+    ) {
         if req.method == Method::Invite {
             self.respond(now, &key, answer(&req, 100));
         }
@@ -159,7 +168,14 @@ impl Proxy {
                 Ok(client) => {
                     self.branch_owner.insert(client.clone(), key.clone());
                     let state = BranchState::Trying;
-                    ctx.branches.push(Branch { key: client, request: out, dest: target.dest, state, cancel_owed: false, give_up_at: None });
+                    ctx.branches.push(Branch {
+                        key: client,
+                        request: out,
+                        dest: target.dest,
+                        state,
+                        cancel_owed: false,
+                        give_up_at: None,
+                    });
                 }
                 Err(e) => tracing::warn!("branch to {} not sent: {e}", target.uri),
             }

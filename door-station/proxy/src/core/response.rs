@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use ds_sip::transaction::{TransactionKey, cancel_for};
 use ds_sip::Response;
+use ds_sip::transaction::{TransactionKey, cancel_for};
 
-use super::fork::{BranchState, Stop};
 use super::Proxy;
+use super::fork::{BranchState, Stop};
 use crate::reply::answer;
 
 impl Proxy {

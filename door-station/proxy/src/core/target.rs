@@ -95,7 +95,15 @@ pub fn targets_for(loc: &Locality, routes: &Routes, reg: &Registrar, now_s: u64,
     out
 }
 
-fn expand_member(loc: &Locality, routes: &Routes, reg: &Registrar, now_s: u64, member: &str, depth: u8, out: &mut Vec<Target>) {
+fn expand_member(
+    loc: &Locality,
+    routes: &Routes,
+    reg: &Registrar,
+    now_s: u64,
+    member: &str,
+    depth: u8,
+    out: &mut Vec<Target>,
+) {
     match loc.our_aor(member) {
         Some(aor) => match routes.members(&aor) {
             Some(nested) if depth > 0 => {

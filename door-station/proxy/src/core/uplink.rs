@@ -70,7 +70,10 @@ impl Proxy {
     }
 
     fn send_uplink_register(&mut self, now: Instant, i: usize, auth: Option<(&str, String)>) {
-        let (Some(dest), Some(me)) = (self.settings.locality.upstream, self.settings.locality.local.first().copied()) else { return };
+        let (Some(dest), Some(me)) = (self.settings.locality.upstream, self.settings.locality.local.first().copied())
+        else {
+            return;
+        };
         let b = branch(0, self.next_n());
         let up = &mut self.uplinks[i];
         up.cseq += 1;
@@ -83,7 +86,10 @@ impl Proxy {
             .with_header("To", format!("<{}>", a.aor))
             .with_header("Call-ID", up.call_id.clone())
             .with_header("CSeq", format!("{} REGISTER", up.cseq))
-            .with_header("Contact", format!("<sip:{}@{};transport={}>", a.local, me.addr, me.transport.via_token().to_ascii_lowercase()))
+            .with_header(
+                "Contact",
+                format!("<sip:{}@{};transport={}>", a.local, me.addr, me.transport.via_token().to_ascii_lowercase()),
+            )
             .with_header("Expires", a.expires_s.to_string());
         if let Some((name, value)) = auth {
             req.headers.push(name, value);
@@ -137,13 +143,20 @@ impl Proxy {
     }
 
     fn answer_uplink_challenge(&mut self, now: Instant, i: usize, resp: &Response) {
-        let (header, answer) = if resp.status == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
-        let Some(ch) = best_challenge(resp.headers.get_all(header)) else { return self.uplink_failed(now, i, resp.status) };
+        let (header, answer) = if resp.status == 401 {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let Some(ch) = best_challenge(resp.headers.get_all(header)) else {
+            return self.uplink_failed(now, i, resp.status);
+        };
         let up = &mut self.uplinks[i];
         if up.client.on_challenge(&ch) == ChallengeOutcome::Rejected {
             return self.uplink_failed(now, i, 403);
         }
-        let registrar = user_host(&up.account.aor).map_or_else(|| up.account.aor.clone(), |(_, host)| format!("sip:{host}"));
+        let registrar =
+            user_host(&up.account.aor).map_or_else(|| up.account.aor.clone(), |(_, host)| format!("sip:{host}"));
         let cnonce = format!("{:x}", crate::reply::fnv_strs([up.call_id.as_str(), &up.cseq.to_string()]));
         let value = up.client.authorization(&ch, &Method::Register, &registrar, &cnonce);
         self.send_uplink_register(now, i, Some((answer, value)));
@@ -151,7 +164,11 @@ impl Proxy {
 
     fn uplink_failed(&mut self, now: Instant, i: usize, status: u16) {
         let up = &mut self.uplinks[i];
-        tracing::warn!("upstream REGISTER for {} failed with {status}; retrying in {} s", up.account.aor, RETRY.as_secs());
+        tracing::warn!(
+            "upstream REGISTER for {} failed with {status}; retrying in {} s",
+            up.account.aor,
+            RETRY.as_secs()
+        );
         up.client = DigestClient::new(up.account.user.clone(), up.account.password.clone());
         up.next_at = Some(now + RETRY);
     }

@@ -278,11 +278,7 @@ fn is_wildcard(req: &Request) -> Result<bool, RegisterError> {
     if !values.contains(&"*") {
         return Ok(false);
     }
-    if values.len() == 1 && req.headers.expires() == Some(0) {
-        Ok(true)
-    } else {
-        Err(RegisterError::BadWildcard)
-    }
+    if values.len() == 1 && req.headers.expires() == Some(0) { Ok(true) } else { Err(RegisterError::BadWildcard) }
 }
 
 /// Contact URIs compared without case in scheme and host (a simplification of §19.1.4).

@@ -105,7 +105,12 @@ fn bad_contacts_are_400() {
 fn store_round_trips_and_skips_damaged_lines() {
     let mut r = Registrar::new(LIMITS);
     let req = register("c1", 3, &["\"Al\" <sip:a@10.0.0.1;transport=tcp>;+sip.instance=\"<urn:x>\";q=0.7"], None);
-    r.register(T0, &req, &aor(), Peer { addr: "10.0.0.1:5060".parse().unwrap(), transport: ds_sip::transaction::Transport::Tcp });
+    r.register(
+        T0,
+        &req,
+        &aor(),
+        Peer { addr: "10.0.0.1:5060".parse().unwrap(), transport: ds_sip::transaction::Transport::Tcp },
+    );
     let text = format!("{}{{broken\n", store::to_text(&r.snapshot()));
     let (bindings, warnings) = store::from_text(&text);
     assert_eq!(warnings.len(), 1);

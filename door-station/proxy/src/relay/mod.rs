@@ -45,7 +45,12 @@ pub struct RelayPlan {
 impl RelayPlan {
     /// An empty plan.
     pub fn new(settings: RelaySettings) -> RelayPlan {
-        RelayPlan { pool: PortPool::new(settings.port_min, settings.port_max), settings, sessions: BTreeMap::new(), changed: BTreeSet::new() }
+        RelayPlan {
+            pool: PortPool::new(settings.port_min, settings.port_max),
+            settings,
+            sessions: BTreeMap::new(),
+            changed: BTreeSet::new(),
+        }
     }
 
     /// Starts relaying a call whose INVITE carries `offer`; false when it is
@@ -117,10 +122,13 @@ impl RelayPlan {
     /// The sessions changed since the last call: `None` for an ended one.
     pub fn take_changes(&mut self) -> Vec<(String, Option<MediaSession>)> {
         let changed = std::mem::take(&mut self.changed);
-        changed.into_iter().map(|c| {
-            let s = self.sessions.get(&c).map(|(_, s)| s.clone());
-            (c, s)
-        }).collect()
+        changed
+            .into_iter()
+            .map(|c| {
+                let s = self.sessions.get(&c).map(|(_, s)| s.clone());
+                (c, s)
+            })
+            .collect()
     }
 
     /// Free port pairs.

@@ -63,9 +63,15 @@ mod tests {
     fn active_lines_point_at_the_relay() {
         let relay: IpAddr = "192.168.1.2".parse().unwrap();
         let (body, found) = rewrite(OFFER.as_bytes(), relay, &[40000, 40002, 40004]).unwrap();
-        assert_eq!(found, vec![Some("10.0.0.9:20000".parse().unwrap()), Some("10.0.0.10:20002".parse().unwrap()), None]);
+        assert_eq!(
+            found,
+            vec![Some("10.0.0.9:20000".parse().unwrap()), Some("10.0.0.10:20002".parse().unwrap()), None]
+        );
         let out = SessionDescription::parse(&body).unwrap();
-        assert_eq!(remotes(&out), vec![Some("192.168.1.2:40000".parse().unwrap()), Some("192.168.1.2:40002".parse().unwrap()), None]);
+        assert_eq!(
+            remotes(&out),
+            vec![Some("192.168.1.2:40000".parse().unwrap()), Some("192.168.1.2:40002".parse().unwrap()), None]
+        );
         assert!(!body.contains("a=rtcp:"), "{body}");
         assert!(body.contains("a=rtpmap:101 telephone-event/8000") && body.contains("a=sendonly"));
     }

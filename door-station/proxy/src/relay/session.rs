@@ -68,7 +68,9 @@ impl MediaSession {
             if answered.as_deref() != Some(leg.id.as_str()) {
                 return Vec::new();
             }
-            let (Some(port), Some(Some(to))) = (self.caller_ports.get(j), self.caller.get(j)) else { return Vec::new() };
+            let (Some(port), Some(Some(to))) = (self.caller_ports.get(j), self.caller.get(j)) else {
+                return Vec::new();
+            };
             return vec![(port + rtcp, shifted(*to, rtcp))];
         }
         Vec::new()
@@ -140,7 +142,11 @@ mod tests {
         MediaSession {
             caller_ports: vec![40000],
             caller: vec![Some(addr("10.0.0.9:20000"))],
-            legs: vec![leg("a", 40002, "10.0.0.1:7000", true), leg("b", 40004, "10.0.0.2:7000", true), leg("c", 40006, "10.0.0.3:7000", false)],
+            legs: vec![
+                leg("a", 40002, "10.0.0.1:7000", true),
+                leg("b", 40004, "10.0.0.2:7000", true),
+                leg("c", 40006, "10.0.0.3:7000", false),
+            ],
             answered: None,
         }
     }
@@ -148,8 +154,15 @@ mod tests {
     #[test]
     fn before_the_answer_the_caller_reaches_every_early_leg() {
         let mut s = session();
-        assert_eq!(s.route(40000, addr("10.0.0.9:20000")), vec![(40002, addr("10.0.0.1:7000")), (40004, addr("10.0.0.2:7000"))]);
-        assert_eq!(s.route(40001, addr("10.0.0.9:20001")), vec![(40003, addr("10.0.0.1:7001")), (40005, addr("10.0.0.2:7001"))], "RTCP too");
+        assert_eq!(
+            s.route(40000, addr("10.0.0.9:20000")),
+            vec![(40002, addr("10.0.0.1:7000")), (40004, addr("10.0.0.2:7000"))]
+        );
+        assert_eq!(
+            s.route(40001, addr("10.0.0.9:20001")),
+            vec![(40003, addr("10.0.0.1:7001")), (40005, addr("10.0.0.2:7001"))],
+            "RTCP too"
+        );
         assert!(s.route(40002, addr("10.0.0.1:7000")).is_empty(), "early legs do not reach the caller");
     }
 

@@ -6,11 +6,18 @@ const OFFER: &str = "v=0\r\no=door 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0
     m=audio 20000 RTP/AVP 0\r\nm=video 20002 RTP/AVP 102\r\na=sendonly\r\n";
 
 fn answer_from(ip: &str) -> String {
-    format!("v=0\r\no=- 2 2 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\nm=video 7002 RTP/AVP 102\r\na=recvonly\r\n")
+    format!(
+        "v=0\r\no=- 2 2 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\nm=video 7002 RTP/AVP 102\r\na=recvonly\r\n"
+    )
 }
 
 fn plan(max_early_legs: usize) -> RelayPlan {
-    RelayPlan::new(RelaySettings { ip: "192.168.1.2".parse().unwrap(), port_min: 40000, port_max: 40099, max_early_legs })
+    RelayPlan::new(RelaySettings {
+        ip: "192.168.1.2".parse().unwrap(),
+        port_min: 40000,
+        port_max: 40099,
+        max_early_legs,
+    })
 }
 
 fn ports_of(body: &str) -> Vec<u16> {
@@ -63,7 +70,12 @@ fn early_legs_beyond_the_limit_and_malformed_sdp_are_not_relayed() {
 
 #[test]
 fn no_ports_or_no_sdp_means_no_relay() {
-    let mut p = RelayPlan::new(RelaySettings { ip: "127.0.0.1".parse().unwrap(), port_min: 40000, port_max: 40002, max_early_legs: 4 });
+    let mut p = RelayPlan::new(RelaySettings {
+        ip: "127.0.0.1".parse().unwrap(),
+        port_min: 40000,
+        port_max: 40002,
+        max_early_legs: 4,
+    });
     assert!(!p.start("c1", b"not sdp"));
     assert!(!p.start("c2", OFFER.as_bytes()), "two lines need two pairs");
 }

@@ -58,7 +58,11 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
     if !cfg.listen.tls.is_empty() {
         tcp::listen(&cfg.listen.tls, Transport::Tls, tls.clone(), &tx).await?;
     }
-    let streams = Streams { tls, upstream_name: UpstreamUri::parse(&cfg.routing.upstream).map(|u| u.host), upstream: core.upstream() };
+    let streams = Streams {
+        tls,
+        upstream_name: UpstreamUri::parse(&cfg.routing.upstream).map(|u| u.host),
+        upstream: core.upstream(),
+    };
     let mut conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -71,7 +75,12 @@ pub async fn run(config_path: PathBuf, cfg: ProxyConfig) -> Result<(), String> {
         }
         None => (None, None),
     };
-    tracing::info!("intercom-proxy up: udp {:?} tcp {:?}, {} bindings", cfg.listen.udp, cfg.listen.tcp, core.registrar().len());
+    tracing::info!(
+        "intercom-proxy up: udp {:?} tcp {:?}, {} bindings",
+        cfg.listen.udp,
+        cfg.listen.tcp,
+        core.registrar().len()
+    );
     systemd::ready();
     let mut watchdog = systemd::Watchdog::from_env(Instant::now());
     loop {
@@ -129,7 +138,8 @@ async fn build_core(config_path: &std::path::Path, cfg: &ProxyConfig) -> Result<
         tracing::warn!("{w}");
     }
     let routes = setup::load_routes(cfg).map_err(|e| e.to_string())?;
-    let (bindings, bad) = store::load(&cfg.registrar.store).map_err(|e| format!("{}: {e}", cfg.registrar.store.display()))?;
+    let (bindings, bad) =
+        store::load(&cfg.registrar.store).map_err(|e| format!("{}: {e}", cfg.registrar.store.display()))?;
     for w in bad {
         tracing::warn!("{}: {w}", cfg.registrar.store.display());
     }
@@ -189,16 +199,26 @@ struct Streams {
     upstream: Option<Peer>,
 }
 
-fn send(udp: &[Arc<UdpSocket>], streams: &Streams, conns: &mut HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>, tx: &mpsc::UnboundedSender<Inbound>, t: Transmit) {
+fn send(
+    udp: &[Arc<UdpSocket>],
+    streams: &Streams,
+    conns: &mut HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    tx: &mpsc::UnboundedSender<Inbound>,
+    t: Transmit,
+) {
     match t.dest.transport {
         Transport::Udp => {
-            let sock = udp.iter().find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == t.dest.addr.is_ipv4())).or(udp.first());
+            let sock =
+                udp.iter().find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == t.dest.addr.is_ipv4())).or(udp.first());
             if let Some(Err(e)) = sock.map(|s| s.try_send_to(&t.bytes, t.dest.addr)) {
                 tracing::debug!("udp to {}: {e}", t.dest.addr);
             }
         }
         Transport::Tcp | Transport::Tls => {
-            if t.dest.transport == Transport::Tls && !conns.contains_key(&t.dest.addr) && !streams.tls.as_ref().is_some_and(tls::Tls::can_connect) {
+            if t.dest.transport == Transport::Tls
+                && !conns.contains_key(&t.dest.addr)
+                && !streams.tls.as_ref().is_some_and(tls::Tls::can_connect)
+            {
                 return tracing::warn!("TLS to {}: no tls.ca configured; dropped", t.dest.addr);
             }
             let tls = (t.dest.transport == Transport::Tls).then(|| {

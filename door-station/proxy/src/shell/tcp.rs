@@ -17,9 +17,16 @@ const MAX_MESSAGE: usize = 65_536;
 
 /// Binds every address of `transport` and accepts in the background
 /// (TLS handshakes with `tls`).
-pub async fn listen(addrs: &[SocketAddr], transport: Transport, tls: Option<Tls>, tx: &mpsc::UnboundedSender<Inbound>) -> Result<(), String> {
+pub async fn listen(
+    addrs: &[SocketAddr],
+    transport: Transport,
+    tls: Option<Tls>,
+    tx: &mpsc::UnboundedSender<Inbound>,
+) -> Result<(), String> {
     for addr in addrs {
-        let listener = TcpListener::bind(addr).await.map_err(|e| format!("listen.{} {addr}: {e}", transport.via_token().to_ascii_lowercase()))?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("listen.{} {addr}: {e}", transport.via_token().to_ascii_lowercase()))?;
         let (tx, tls) = (tx.clone(), tls.clone());
         tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
@@ -45,7 +52,11 @@ pub async fn listen(addrs: &[SocketAddr], transport: Transport, tls: Option<Tls>
 
 /// A writer for `dest`; the connection (and TLS handshake, with `tls`) is
 /// opened in the background and what is sent meanwhile waits in the channel.
-pub fn connect(dest: Peer, tls: Option<(Tls, String)>, tx: mpsc::UnboundedSender<Inbound>) -> mpsc::UnboundedSender<Vec<u8>> {
+pub fn connect(
+    dest: Peer,
+    tls: Option<(Tls, String)>,
+    tx: mpsc::UnboundedSender<Inbound>,
+) -> mpsc::UnboundedSender<Vec<u8>> {
     let (wtx, wrx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let stream = match TcpStream::connect(dest.addr).await {

@@ -64,7 +64,11 @@ impl Party for ProxyParty {
 
 pub fn settings(fork_timeout: Duration) -> ProxySettings {
     ProxySettings {
-        locality: Locality { domains: vec!["home".into()], local: vec![Peer::udp(PROXY)], upstream: Some(Peer::udp(UPSTREAM)) },
+        locality: Locality {
+            domains: vec!["home".into()],
+            local: vec![Peer::udp(PROXY)],
+            upstream: Some(Peer::udp(UPSTREAM)),
+        },
         fork_timeout,
         max_forks: 16,
         timers: Timers::default(),
@@ -74,7 +78,14 @@ pub fn settings(fork_timeout: Duration) -> ProxySettings {
 }
 
 pub fn auth(enabled: bool, passwd: Passwd) -> Authenticator {
-    let s = AuthSettings { enabled, trusted: Vec::new(), nonce_lifetime: Duration::from_secs(300), max_failures: 3, lockout_s: 60, algorithms: vec![ds_sip::digest::Algorithm::Sha256, ds_sip::digest::Algorithm::Md5] };
+    let s = AuthSettings {
+        enabled,
+        trusted: Vec::new(),
+        nonce_lifetime: Duration::from_secs(300),
+        max_failures: 3,
+        lockout_s: 60,
+        algorithms: vec![ds_sip::digest::Algorithm::Sha256, ds_sip::digest::Algorithm::Md5],
+    };
     Authenticator::new(s, b"test secret".to_vec(), passwd)
 }
 
@@ -151,7 +162,8 @@ pub fn scene_with(seed: u64, mut core: Proxy, scripts: Vec<Script>) -> Scene {
     let mut sim = Sim::new(t0, seed);
     let caller = sim.add(Caller::new(CALLER, PROXY, 1));
     let proxy = sim.add(ProxyParty { core, peer: Peer::udp(PROXY) });
-    let callees = scripts.into_iter().enumerate().map(|(i, s)| sim.add(Callee::new(callee_addr(i), s, 10 + i as u64))).collect();
+    let callees =
+        scripts.into_iter().enumerate().map(|(i, s)| sim.add(Callee::new(callee_addr(i), s, 10 + i as u64))).collect();
     Scene { sim, t0, caller, proxy, callees }
 }
 

@@ -14,7 +14,9 @@ pub(crate) fn is_loose_router(uri: &str) -> bool {
 fn route(target: &str, routes: &[NameAddr]) -> (String, Vec<String>) {
     match routes.first() {
         None => (target.to_string(), Vec::new()),
-        Some(first) if is_loose_router(&first.uri) => (target.to_string(), routes.iter().map(|r| r.to_string()).collect()),
+        Some(first) if is_loose_router(&first.uri) => {
+            (target.to_string(), routes.iter().map(|r| r.to_string()).collect())
+        }
         Some(first) => {
             // Strict router: it becomes the Request-URI, the remote target the last Route.
             let mut rest: Vec<String> = routes[1..].iter().map(|r| r.to_string()).collect();
@@ -48,9 +50,8 @@ impl Dialog {
 
     fn build(&self, method: Method, cseq: u32, via: Via) -> Request {
         let (uri, routes) = route(&self.remote_target, &self.route_set);
-        let mut req = Request::new(method.clone(), uri)
-            .with_header("Via", via.to_string())
-            .with_header("Max-Forwards", "70");
+        let mut req =
+            Request::new(method.clone(), uri).with_header("Via", via.to_string()).with_header("Max-Forwards", "70");
         for r in routes {
             req.headers.push("Route", r);
         }

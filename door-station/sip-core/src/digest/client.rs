@@ -44,11 +44,7 @@ pub struct DigestClient {
 impl DigestClient {
     /// A client for `username` / `password`.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        DigestClient {
-            username: username.into(),
-            password: password.into(),
-            realms: Vec::new(),
-        }
+        DigestClient { username: username.into(), password: password.into(), realms: Vec::new() }
     }
 
     /// The username sent in credentials.
@@ -83,13 +79,7 @@ impl DigestClient {
     /// `cnonce` (chosen by the caller) and the next `nc` for this nonce;
     /// without qop it sends the RFC 2069 form. Reusing a challenge for
     /// another request counts `nc` up.
-    pub fn authorization(
-        &mut self,
-        ch: &Challenge,
-        method: &Method,
-        uri: &str,
-        cnonce: &str,
-    ) -> String {
+    pub fn authorization(&mut self, ch: &Challenge, method: &Method, uri: &str, cnonce: &str) -> String {
         let nc = self.next_nc(ch);
         let qop = ch.qop_auth.then_some(QopAuth { nc, cnonce });
         let secret = ha1(ch.algorithm, &self.username, &ch.realm, &self.password);
@@ -103,11 +93,7 @@ impl DigestClient {
             ch.algorithm,
         );
         if let Some(q) = qop {
-            out.push_str(&format!(
-                ", cnonce={}, qop=auth, nc={:08x}",
-                quote(q.cnonce),
-                q.nc
-            ));
+            out.push_str(&format!(", cnonce={}, qop=auth, nc={:08x}", quote(q.cnonce), q.nc));
         }
         if let Some(opaque) = &ch.opaque {
             out.push_str(&format!(", opaque={}", quote(opaque)));

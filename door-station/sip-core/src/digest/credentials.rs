@@ -39,16 +39,11 @@ impl Credentials {
             None => false,
             Some(q) if q.eq_ignore_ascii_case("auth") => true,
             Some(q) => {
-                return Err(DigestError::UnsupportedQop {
-                    value: q.to_string(),
-                });
+                return Err(DigestError::UnsupportedQop { value: q.to_string() });
             }
         };
         let (cnonce, nc) = if qop_auth {
-            (
-                Some(p.require("cnonce")?.to_string()),
-                Some(parse_nc(p.require("nc")?)?),
-            )
+            (Some(p.require("cnonce")?.to_string()), Some(parse_nc(p.require("nc")?)?))
         } else {
             (None, None)
         };
@@ -69,10 +64,7 @@ impl Credentials {
 
 /// `nc-value = 8LHEX` (RFC 7616 §3.4).
 fn parse_nc(value: &str) -> Result<u32, DigestError> {
-    let bad = || DigestError::BadValue {
-        name: "nc",
-        value: value.to_string(),
-    };
+    let bad = || DigestError::BadValue { name: "nc", value: value.to_string() };
     if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }

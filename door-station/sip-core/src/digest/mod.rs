@@ -82,9 +82,7 @@ impl Algorithm {
         } else if token.eq_ignore_ascii_case("SHA-256") {
             Ok(Algorithm::Sha256)
         } else {
-            Err(DigestError::UnsupportedAlgorithm {
-                token: token.to_string(),
-            })
+            Err(DigestError::UnsupportedAlgorithm { token: token.to_string() })
         }
     }
 
@@ -179,9 +177,7 @@ impl Challenge {
             opaque: params.get("opaque").map(str::to_string),
             algorithm: params.algorithm()?,
             qop_auth: qop_offers_auth(params.get("qop"))?,
-            stale: params
-                .get("stale")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            stale: params.get("stale").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         })
     }
 }
@@ -190,27 +186,17 @@ impl Challenge {
 /// no qop at all is the RFC 2069 form.
 fn qop_offers_auth(qop: Option<&str>) -> Result<bool, DigestError> {
     let Some(list) = qop else { return Ok(false) };
-    if list
-        .split(',')
-        .any(|q| q.trim().eq_ignore_ascii_case("auth"))
-    {
+    if list.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")) {
         Ok(true)
     } else {
-        Err(DigestError::UnsupportedQop {
-            value: list.to_string(),
-        })
+        Err(DigestError::UnsupportedQop { value: list.to_string() })
     }
 }
 
 impl fmt::Display for Challenge {
     /// The header value, as a server sends it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Digest realm={}, nonce={}",
-            quote(&self.realm),
-            quote(&self.nonce)
-        )?;
+        write!(f, "Digest realm={}, nonce={}", quote(&self.realm), quote(&self.nonce))?;
         if let Some(opaque) = &self.opaque {
             write!(f, ", opaque={}", quote(opaque))?;
         }
@@ -272,10 +258,8 @@ pub(crate) fn response(
 /// Lower-case hex of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -15,14 +15,10 @@ impl Params {
     /// Parses `Digest name=value, ...`; the scheme is case-insensitive.
     pub fn parse_digest(value: &str) -> Result<Params, DigestError> {
         let value = value.trim_start();
-        let end = value
-            .find(|c: char| c.is_ascii_whitespace())
-            .unwrap_or(value.len());
+        let end = value.find(|c: char| c.is_ascii_whitespace()).unwrap_or(value.len());
         let (scheme, rest) = value.split_at(end);
         if !scheme.eq_ignore_ascii_case("Digest") {
-            return Err(DigestError::NotDigest {
-                found: scheme.to_string(),
-            });
+            return Err(DigestError::NotDigest { found: scheme.to_string() });
         }
         Params::parse_list(rest)
     }
@@ -51,16 +47,12 @@ impl Params {
 
     /// The first value of `name` (lower-case).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.items.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The `algorithm` parameter; MD5 when absent (RFC 7616 §3.3).
     pub fn algorithm(&self) -> Result<Algorithm, DigestError> {
-        self.get("algorithm")
-            .map_or(Ok(Algorithm::Md5), Algorithm::parse)
+        self.get("algorithm").map_or(Ok(Algorithm::Md5), Algorithm::parse)
     }
 
     /// The value of `name`, or [`DigestError::Missing`].
@@ -85,10 +77,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn error(&self, reason: &'static str) -> DigestError {
-        DigestError::Syntax {
-            at: self.at,
-            reason,
-        }
+        DigestError::Syntax { at: self.at, reason }
     }
 
     fn skip_ws(&mut self) {
@@ -116,19 +105,13 @@ impl<'a> Cursor<'a> {
     }
 
     fn expect(&mut self, c: char) -> Result<(), DigestError> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(self.error("'=' after the parameter name"))
-        }
+        if self.eat(c) { Ok(()) } else { Err(self.error("'=' after the parameter name")) }
     }
 
     /// A token: up to whitespace, `=`, `,` or `"`.
     fn token(&mut self, what: &'static str) -> Result<String, DigestError> {
         let rest = self.rest();
-        let len = rest
-            .find(|c: char| c.is_ascii_whitespace() || matches!(c, '=' | ',' | '"'))
-            .unwrap_or(rest.len());
+        let len = rest.find(|c: char| c.is_ascii_whitespace() || matches!(c, '=' | ',' | '"')).unwrap_or(rest.len());
         if len == 0 {
             return Err(self.error(what));
         }
@@ -137,11 +120,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn value(&mut self) -> Result<String, DigestError> {
-        if self.eat('"') {
-            self.quoted()
-        } else {
-            self.token("a token or quoted-string value")
-        }
+        if self.eat('"') { self.quoted() } else { self.token("a token or quoted-string value") }
     }
 
     /// The rest of a quoted string after its opening quote; `\x` is `x`.
@@ -187,8 +166,7 @@ mod tests {
 
     #[test]
     fn quoted_and_token_values_in_any_case() {
-        let p = Params::parse_digest(r#"digest REALM="a \"b\"",nonce=xyz ,  QOP="auth,auth-int""#)
-            .unwrap();
+        let p = Params::parse_digest(r#"digest REALM="a \"b\"",nonce=xyz ,  QOP="auth,auth-int""#).unwrap();
         assert_eq!(p.get("realm"), Some(r#"a "b""#));
         assert_eq!(p.get("nonce"), Some("xyz"));
         assert_eq!(p.get("qop"), Some("auth,auth-int"));
@@ -196,28 +174,14 @@ mod tests {
 
     #[test]
     fn other_scheme_is_refused() {
-        assert_eq!(
-            Params::parse_digest("Basic realm=\"x\""),
-            Err(DigestError::NotDigest {
-                found: "Basic".into()
-            })
-        );
+        assert_eq!(Params::parse_digest("Basic realm=\"x\""), Err(DigestError::NotDigest { found: "Basic".into() }));
     }
 
     #[test]
     fn unterminated_quote_and_missing_equals_are_errors() {
-        assert!(matches!(
-            Params::parse_list(r#"realm="abc"#),
-            Err(DigestError::Syntax { .. })
-        ));
-        assert!(matches!(
-            Params::parse_list("realm nonce"),
-            Err(DigestError::Syntax { .. })
-        ));
-        assert!(matches!(
-            Params::parse_list("realm=\"a\" nonce=\"b\""),
-            Err(DigestError::Syntax { .. })
-        ));
+        assert!(matches!(Params::parse_list(r#"realm="abc"#), Err(DigestError::Syntax { .. })));
+        assert!(matches!(Params::parse_list("realm nonce"), Err(DigestError::Syntax { .. })));
+        assert!(matches!(Params::parse_list("realm=\"a\" nonce=\"b\""), Err(DigestError::Syntax { .. })));
     }
 
     #[test]

@@ -98,10 +98,7 @@ impl DigestServer {
     /// preference), sharing one nonce. Send each as its own header field.
     pub fn challenges(&mut self, now_s: u64, stale: bool) -> Vec<Challenge> {
         let sha = self.challenge(Algorithm::Sha256, now_s, stale);
-        let md5 = Challenge {
-            algorithm: Algorithm::Md5,
-            ..sha.clone()
-        };
+        let md5 = Challenge { algorithm: Algorithm::Md5, ..sha.clone() };
         vec![sha, md5]
     }
 
@@ -141,14 +138,8 @@ impl DigestServer {
             (true, Some(cnonce), Some(nc)) => Some(QopAuth { nc, cnonce }),
             _ => None,
         };
-        let expected = response(
-            creds.algorithm,
-            &secret.to_ascii_lowercase(),
-            &creds.nonce,
-            qop,
-            method.as_str(),
-            &creds.uri,
-        );
+        let expected =
+            response(creds.algorithm, &secret.to_ascii_lowercase(), &creds.nonce, qop, method.as_str(), &creds.uri);
         if !same(expected.as_bytes(), creds.response.as_bytes()) {
             return Err(Rejection::WrongResponse);
         }
@@ -157,9 +148,7 @@ impl DigestServer {
         }
         // Without qop there is no nc: such a nonce is good for one request.
         self.count(now_s, &creds.nonce, issued, qop.map_or(1, |q| q.nc))?;
-        Ok(Verification::Accepted {
-            username: creds.username.clone(),
-        })
+        Ok(Verification::Accepted { username: creds.username.clone() })
     }
 
     /// Records `nc` for `nonce` unless it is not above the last one.
@@ -227,15 +216,8 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         block[..key.len()].copy_from_slice(key);
     }
     let pad = |byte: u8| block.map(|k| k ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
 }
 
 #[cfg(test)]
@@ -246,20 +228,14 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231_case_1() {
         let tag = hmac_sha256(&[0x0b; 20], b"Hi There");
-        assert_eq!(
-            hex(&tag),
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
-        );
+        assert_eq!(hex(&tag), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
     }
 
     /// RFC 4231 §4.3, test case 2 (key shorter than the block).
     #[test]
     fn hmac_matches_rfc4231_case_2() {
         let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex(&tag),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+        assert_eq!(hex(&tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]

@@ -22,14 +22,59 @@ const COMPACT: &[(&str, &str)] = &[
 ];
 
 const KNOWN: &[&str] = &[
-    "Accept", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow", "Authentication-Info",
-    "Authorization", "Call-ID", "Call-Info", "Contact", "Content-Disposition", "Content-Encoding",
-    "Content-Language", "Content-Length", "Content-Type", "CSeq", "Date", "Error-Info", "Expires",
-    "From", "In-Reply-To", "Max-Forwards", "Min-Expires", "MIME-Version", "Organization", "Priority",
-    "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "Record-Route", "Reply-To",
-    "Require", "Retry-After", "Route", "Server", "Subject", "Supported", "Timestamp", "To",
-    "Unsupported", "User-Agent", "Via", "Warning", "WWW-Authenticate", "Event", "Allow-Events",
-    "Refer-To", "RSeq", "RAck", "Session-Expires", "Min-SE", "Path", "P-Asserted-Identity",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Alert-Info",
+    "Allow",
+    "Authentication-Info",
+    "Authorization",
+    "Call-ID",
+    "Call-Info",
+    "Contact",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-Type",
+    "CSeq",
+    "Date",
+    "Error-Info",
+    "Expires",
+    "From",
+    "In-Reply-To",
+    "Max-Forwards",
+    "Min-Expires",
+    "MIME-Version",
+    "Organization",
+    "Priority",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Proxy-Require",
+    "Record-Route",
+    "Reply-To",
+    "Require",
+    "Retry-After",
+    "Route",
+    "Server",
+    "Subject",
+    "Supported",
+    "Timestamp",
+    "To",
+    "Unsupported",
+    "User-Agent",
+    "Via",
+    "Warning",
+    "WWW-Authenticate",
+    "Event",
+    "Allow-Events",
+    "Refer-To",
+    "RSeq",
+    "RAck",
+    "Session-Expires",
+    "Min-SE",
+    "Path",
+    "P-Asserted-Identity",
 ];
 
 /// The canonical spelling of a header name: compact forms expanded and known
@@ -40,11 +85,7 @@ pub fn canonical_name(name: &str) -> String {
     {
         return (*long).to_string();
     }
-    KNOWN
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(name))
-        .map(|k| (*k).to_string())
-        .unwrap_or_else(|| name.to_string())
+    KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)).map(|k| (*k).to_string()).unwrap_or_else(|| name.to_string())
 }
 
 impl Headers {

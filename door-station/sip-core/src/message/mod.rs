@@ -16,7 +16,7 @@ mod semantics;
 mod start_line;
 mod typed;
 
-pub use headers::{canonical_name, Headers};
+pub use headers::{Headers, canonical_name};
 pub use typed::{NameAddr, Via};
 
 use std::fmt;

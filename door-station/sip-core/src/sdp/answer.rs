@@ -2,10 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::caps::{
-    AudioCodec, EVENTS, LocalCaps, is_h264_mode1, is_rtp_profile, media, session,
-    telephone_event_for,
-};
+use super::caps::{AudioCodec, EVENTS, LocalCaps, is_h264_mode1, is_rtp_profile, media, session, telephone_event_for};
 use super::{Direction, MediaDescription, SessionDescription};
 
 /// Our answer to a remote offer (RFC 3264 §6): every offered `m=` line gets
@@ -43,28 +40,15 @@ fn rejected(offered: &MediaDescription) -> MediaDescription {
     m
 }
 
-fn answer_audio(
-    offered: &MediaDescription,
-    caps: &LocalCaps,
-    port: u16,
-) -> Option<MediaDescription> {
+fn answer_audio(offered: &MediaDescription, caps: &LocalCaps, port: u16) -> Option<MediaDescription> {
     if offered.is_rejected() || !is_rtp_profile(&offered.proto) {
         return None;
     }
     let codecs = offered.codecs();
-    let (chosen, ours) = codecs.iter().find_map(|c| {
-        AudioCodec::matching(c)
-            .filter(|a| caps.audio.contains(a))
-            .map(|a| (c, a))
-    })?;
+    let (chosen, ours) =
+        codecs.iter().find_map(|c| AudioCodec::matching(c).filter(|a| caps.audio.contains(a)).map(|a| (c, a)))?;
     let mut m = media("audio", port, &offered.proto, offered.direction.reversed());
-    m.push_format(
-        chosen.pt,
-        ours.name(),
-        ours.clock(),
-        ours.channels(),
-        ours.fmtp(),
-    );
+    m.push_format(chosen.pt, ours.name(), ours.clock(), ours.channels(), ours.fmtp());
     if caps.telephone_event
         && let Some(te) = telephone_event_for(&codecs, chosen.clock)
     {
@@ -75,11 +59,7 @@ fn answer_audio(
     Some(m)
 }
 
-fn answer_video(
-    offered: &MediaDescription,
-    caps: &LocalCaps,
-    port: u16,
-) -> Option<MediaDescription> {
+fn answer_video(offered: &MediaDescription, caps: &LocalCaps, port: u16) -> Option<MediaDescription> {
     let video = caps.video.as_ref()?;
     if offered.is_rejected() || !is_rtp_profile(&offered.proto) {
         return None;

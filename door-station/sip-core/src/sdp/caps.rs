@@ -48,9 +48,7 @@ impl AudioCodec {
     /// The codec for a configuration name (`"opus"`, `"pcmu"`, `"pcma"`,
     /// any case), as in `station.toml` `media.audio_codecs`.
     pub fn from_name(name: &str) -> Option<AudioCodec> {
-        [AudioCodec::Opus, AudioCodec::Pcmu, AudioCodec::Pcma]
-            .into_iter()
-            .find(|c| c.name().eq_ignore_ascii_case(name))
+        [AudioCodec::Opus, AudioCodec::Pcmu, AudioCodec::Pcma].into_iter().find(|c| c.name().eq_ignore_ascii_case(name))
     }
 
     /// The RTP clock rate.
@@ -98,20 +96,13 @@ pub struct VideoCaps {
 
 impl Default for VideoCaps {
     fn default() -> Self {
-        VideoCaps {
-            profile_level_id: "42e01f".into(),
-            sprop_parameter_sets: None,
-            direction: Direction::SendOnly,
-        }
+        VideoCaps { profile_level_id: "42e01f".into(), sprop_parameter_sets: None, direction: Direction::SendOnly }
     }
 }
 
 impl VideoCaps {
     pub(super) fn fmtp(&self) -> String {
-        let mut fmtp = format!(
-            "profile-level-id={};packetization-mode=1",
-            self.profile_level_id
-        );
+        let mut fmtp = format!("profile-level-id={};packetization-mode=1", self.profile_level_id);
         if let Some(sprop) = &self.sprop_parameter_sets {
             fmtp.push_str(&format!(";sprop-parameter-sets={sprop}"));
         }
@@ -155,11 +146,7 @@ pub(super) fn fmtp_param<'a>(fmtp: &'a str, key: &str) -> Option<&'a str> {
 pub(super) fn is_h264_mode1(codec: &Codec) -> bool {
     codec.name.eq_ignore_ascii_case("H264")
         && codec.clock == 90000
-        && codec
-            .fmtp
-            .as_deref()
-            .and_then(|f| fmtp_param(f, "packetization-mode"))
-            == Some("1")
+        && codec.fmtp.as_deref().and_then(|f| fmtp_param(f, "packetization-mode")) == Some("1")
 }
 
 pub(super) fn is_telephone_event(codec: &Codec) -> bool {
@@ -191,31 +178,16 @@ pub(super) fn media(kind: &str, port: u16, proto: &str, direction: Direction) ->
 
 impl MediaDescription {
     /// Adds a payload type with its rtpmap and fmtp lines.
-    pub(super) fn push_format(
-        &mut self,
-        pt: u8,
-        encoding: &str,
-        clock: u32,
-        channels: Option<u8>,
-        fmtp: Option<&str>,
-    ) {
+    pub(super) fn push_format(&mut self, pt: u8, encoding: &str, clock: u32, channels: Option<u8>, fmtp: Option<&str>) {
         self.formats.push(pt.to_string());
-        self.rtpmap.push(RtpMap {
-            pt,
-            encoding: encoding.into(),
-            clock,
-            channels,
-        });
+        self.rtpmap.push(RtpMap { pt, encoding: encoding.into(), clock, channels });
         if let Some(params) = fmtp {
             self.fmtp.push((pt.to_string(), params.into()));
         }
     }
 
     pub(super) fn push_ptime(&mut self) {
-        self.attributes.push(super::Attribute {
-            name: "ptime".into(),
-            value: Some(PTIME_MS.into()),
-        });
+        self.attributes.push(super::Attribute { name: "ptime".into(), value: Some(PTIME_MS.into()) });
     }
 }
 
@@ -243,12 +215,7 @@ pub(super) fn session(addr: IpAddr, session_id: u64) -> SessionDescription {
 /// telephone-event (at 48 kHz too when Opus is offered); video H.264
 /// packetization-mode 1 in `caps.video.direction` (`sendonly`). `ports` are
 /// (audio, video); a port of 0 leaves that medium out.
-pub fn offer(
-    caps: &LocalCaps,
-    addr: IpAddr,
-    ports: (u16, u16),
-    session_id: u64,
-) -> SessionDescription {
+pub fn offer(caps: &LocalCaps, addr: IpAddr, ports: (u16, u16), session_id: u64) -> SessionDescription {
     let mut sdp = session(addr, session_id);
     if !caps.audio.is_empty() && ports.0 != 0 {
         sdp.media.push(audio_offer(caps, ports.0));
@@ -264,31 +231,13 @@ pub fn offer(
 fn audio_offer(caps: &LocalCaps, port: u16) -> MediaDescription {
     let mut m = media("audio", port, "RTP/AVP", Direction::SendRecv);
     for codec in &caps.audio {
-        m.push_format(
-            codec.offer_pt(),
-            codec.name(),
-            codec.clock(),
-            codec.channels(),
-            codec.fmtp(),
-        );
+        m.push_format(codec.offer_pt(), codec.name(), codec.clock(), codec.channels(), codec.fmtp());
     }
     if caps.telephone_event {
         if caps.audio.contains(&AudioCodec::Opus) {
-            m.push_format(
-                PT_TELEPHONE_EVENT_48K,
-                "telephone-event",
-                48000,
-                None,
-                Some(EVENTS),
-            );
+            m.push_format(PT_TELEPHONE_EVENT_48K, "telephone-event", 48000, None, Some(EVENTS));
         }
-        m.push_format(
-            PT_TELEPHONE_EVENT_8K,
-            "telephone-event",
-            8000,
-            None,
-            Some(EVENTS),
-        );
+        m.push_format(PT_TELEPHONE_EVENT_8K, "telephone-event", 8000, None, Some(EVENTS));
     }
     m.push_ptime();
     m

@@ -47,8 +47,7 @@ mod tests;
 
 pub use answer::answer;
 pub use caps::{
-    AudioCodec, LocalCaps, PT_H264, PT_OPUS, PT_TELEPHONE_EVENT_8K, PT_TELEPHONE_EVENT_48K,
-    VideoCaps, offer,
+    AudioCodec, LocalCaps, PT_H264, PT_OPUS, PT_TELEPHONE_EVENT_8K, PT_TELEPHONE_EVENT_48K, VideoCaps, offer,
 };
 pub use negotiate::{MediaPath, Negotiated, negotiate, negotiate_answered};
 
@@ -106,11 +105,7 @@ impl Connection {
     /// `IN IP4 a.b.c.d` or `IN IP6 ...` for an IP address.
     pub fn ip(addr: IpAddr) -> Connection {
         let addr_type = if addr.is_ipv4() { "IP4" } else { "IP6" };
-        Connection {
-            net_type: "IN".into(),
-            addr_type: addr_type.into(),
-            address: addr.to_string(),
-        }
+        Connection { net_type: "IN".into(), addr_type: addr_type.into(), address: addr.to_string() }
     }
 
     /// The address as an IP, ignoring a multicast `/ttl` suffix; `None` for
@@ -200,14 +195,9 @@ impl Direction {
 
     /// The direction for an attribute name, if it is one.
     pub fn from_token(token: &str) -> Option<Direction> {
-        [
-            Direction::SendRecv,
-            Direction::SendOnly,
-            Direction::RecvOnly,
-            Direction::Inactive,
-        ]
-        .into_iter()
-        .find(|d| d.token() == token)
+        [Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly, Direction::Inactive]
+            .into_iter()
+            .find(|d| d.token() == token)
     }
 
     fn from_flags(sends: bool, receives: bool) -> Direction {
@@ -236,10 +226,7 @@ impl Direction {
 
     /// What both allow: send only if both allow sending, and so on.
     pub fn intersect(self, other: Direction) -> Direction {
-        Direction::from_flags(
-            self.sends() && other.sends(),
-            self.receives() && other.receives(),
-        )
+        Direction::from_flags(self.sends() && other.sends(), self.receives() && other.receives())
     }
 }
 
@@ -348,10 +335,7 @@ impl MediaDescription {
 
     /// The `a=fmtp` parameters for `format`.
     pub fn fmtp_for(&self, format: &str) -> Option<&str> {
-        self.fmtp
-            .iter()
-            .find(|(f, _)| f == format)
-            .map(|(_, p)| p.as_str())
+        self.fmtp.iter().find(|(f, _)| f == format).map(|(_, p)| p.as_str())
     }
 
     /// The first attribute named `name`.
@@ -376,13 +360,7 @@ impl MediaDescription {
                 (name.to_string(), clock, 1)
             }
         };
-        Some(Codec {
-            pt,
-            name,
-            clock,
-            channels,
-            fmtp: self.fmtp_for(format).map(str::to_string),
-        })
+        Some(Codec { pt, name, clock, channels, fmtp: self.fmtp_for(format).map(str::to_string) })
     }
 }
 

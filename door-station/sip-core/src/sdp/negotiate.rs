@@ -44,27 +44,17 @@ pub struct MediaPath {
 }
 
 /// The paths after our offer got `remote_answer` (a 183 or 200 body).
-pub fn negotiate(
-    local_offer: &SessionDescription,
-    remote_answer: &SessionDescription,
-) -> Negotiated {
+pub fn negotiate(local_offer: &SessionDescription, remote_answer: &SessionDescription) -> Negotiated {
     paths(local_offer, remote_answer, true)
 }
 
 /// The paths after we answered `remote_offer` with `local_answer`.
-pub fn negotiate_answered(
-    remote_offer: &SessionDescription,
-    local_answer: &SessionDescription,
-) -> Negotiated {
+pub fn negotiate_answered(remote_offer: &SessionDescription, local_answer: &SessionDescription) -> Negotiated {
     paths(remote_offer, local_answer, false)
 }
 
 fn paths(offer: &SessionDescription, answer: &SessionDescription, we_offered: bool) -> Negotiated {
-    let (local, remote) = if we_offered {
-        (offer, answer)
-    } else {
-        (answer, offer)
-    };
+    let (local, remote) = if we_offered { (offer, answer) } else { (answer, offer) };
     let mut out = Negotiated::default();
     for (i, (offered, answered)) in offer.media.iter().zip(&answer.media).enumerate() {
         let slot = match answered.kind.as_str() {
@@ -72,25 +62,12 @@ fn paths(offer: &SessionDescription, answer: &SessionDescription, we_offered: bo
             "video" => &mut out.video,
             _ => continue,
         };
-        if slot.is_some()
-            || offered.is_rejected()
-            || answered.is_rejected()
-            || offered.kind != answered.kind
-        {
+        if slot.is_some() || offered.is_rejected() || answered.is_rejected() || offered.kind != answered.kind {
             continue;
         }
         let pair = Pair::new(offered, answered);
-        let codecs = if we_offered {
-            &pair.answer
-        } else {
-            &pair.offer
-        };
-        *slot = pair.path(
-            &local.media[i],
-            &remote.media[i],
-            codecs,
-            remote.connection.as_ref(),
-        );
+        let codecs = if we_offered { &pair.answer } else { &pair.offer };
+        *slot = pair.path(&local.media[i], &remote.media[i], codecs, remote.connection.as_ref());
     }
     out
 }
@@ -108,16 +85,8 @@ struct Pair {
 impl Pair {
     fn new(offered: &MediaDescription, answered: &MediaDescription) -> Pair {
         let offer = offered.codecs();
-        let answer = answered
-            .codecs()
-            .into_iter()
-            .map(|c| inherit_mode(c, &offer))
-            .collect();
-        Pair {
-            offer,
-            answer,
-            kind: answered.kind.clone(),
-        }
+        let answer = answered.codecs().into_iter().map(|c| inherit_mode(c, &offer)).collect();
+        Pair { offer, answer, kind: answered.kind.clone() }
     }
 
     fn path(
@@ -128,10 +97,7 @@ impl Pair {
         session_c: Option<&Connection>,
     ) -> Option<MediaPath> {
         let chosen = self.chosen_codec()?;
-        let codec = remote_codecs
-            .iter()
-            .find(|c| same_codec(c, chosen))?
-            .clone();
+        let codec = remote_codecs.iter().find(|c| same_codec(c, chosen))?.clone();
         let ip = remote_ip(remote, session_c)?;
         let mut direction = local.direction.intersect(remote.direction.reversed());
         if ip.is_unspecified() {
@@ -141,35 +107,23 @@ impl Pair {
             "audio" => telephone_event_for(remote_codecs, codec.clock).map(|c| c.pt),
             _ => None,
         };
-        Some(MediaPath {
-            remote: SocketAddr::new(ip, remote.port),
-            codec,
-            telephone_event,
-            direction,
-        })
+        Some(MediaPath { remote: SocketAddr::new(ip, remote.port), codec, telephone_event, direction })
     }
 
     /// The answer's first codec that we implement and that was offered.
     fn chosen_codec(&self) -> Option<&Codec> {
-        self.answer
-            .iter()
-            .filter(|c| self.offer.iter().any(|o| same_codec(o, c)))
-            .find(|c| match self.kind.as_str() {
-                "audio" => AudioCodec::matching(c).is_some(),
-                "video" => is_h264_mode1(c),
-                _ => false,
-            })
+        self.answer.iter().filter(|c| self.offer.iter().any(|o| same_codec(o, c))).find(|c| match self.kind.as_str() {
+            "audio" => AudioCodec::matching(c).is_some(),
+            "video" => is_h264_mode1(c),
+            _ => false,
+        })
     }
 }
 
 /// An answered H.264 format without `packetization-mode` takes the fmtp of
 /// the offered format with the same payload type if that one is mode 1.
 fn inherit_mode(mut codec: Codec, offer: &[Codec]) -> Codec {
-    let silent = codec
-        .fmtp
-        .as_deref()
-        .and_then(|f| fmtp_param(f, "packetization-mode"))
-        .is_none();
+    let silent = codec.fmtp.as_deref().and_then(|f| fmtp_param(f, "packetization-mode")).is_none();
     if codec.name.eq_ignore_ascii_case("H264")
         && silent
         && let Some(o) = offer.iter().find(|o| o.pt == codec.pt && is_h264_mode1(o))

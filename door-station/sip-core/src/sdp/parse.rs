@@ -7,10 +7,7 @@
 //! are not `x=...`, and malformed `o=`, `c=`, `m=`, `t=`, `a=rtpmap` and
 //! `a=fmtp` are errors.
 
-use super::{
-    Attribute, Connection, Direction, MediaDescription, Origin, RtpMap, SdpError,
-    SessionDescription,
-};
+use super::{Attribute, Connection, Direction, MediaDescription, Origin, RtpMap, SdpError, SessionDescription};
 
 /// A media section being read, with its own direction attribute if any.
 struct MediaDraft {
@@ -33,17 +30,10 @@ struct Draft {
 }
 
 pub(super) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end()))
-        .filter(|(_, l)| !l.is_empty());
+    let mut lines = text.split('\n').enumerate().map(|(i, l)| (i + 1, l.trim_end())).filter(|(_, l)| !l.is_empty());
     let (n, first) = lines.next().ok_or(SdpError::Empty)?;
     if first != "v=0" {
-        return Err(SdpError::Version {
-            line: n,
-            text: first.to_string(),
-        });
+        return Err(SdpError::Version { line: n, text: first.to_string() });
     }
     let mut draft = Draft::default();
     for (n, line) in lines {
@@ -61,15 +51,9 @@ pub(super) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
 
 /// `x=value` → (x, value).
 fn split_line(n: usize, line: &str) -> Result<(char, &str), SdpError> {
-    let malformed = || SdpError::Malformed {
-        line: n,
-        text: line.to_string(),
-    };
+    let malformed = || SdpError::Malformed { line: n, text: line.to_string() };
     let mut chars = line.chars();
-    let letter = chars
-        .next()
-        .filter(char::is_ascii_lowercase)
-        .ok_or_else(malformed)?;
+    let letter = chars.next().filter(char::is_ascii_lowercase).ok_or_else(malformed)?;
     if chars.next() != Some('=') {
         return Err(malformed());
     }
@@ -77,11 +61,7 @@ fn split_line(n: usize, line: &str) -> Result<(char, &str), SdpError> {
 }
 
 fn bad(line: usize, field: &'static str, value: &str) -> SdpError {
-    SdpError::BadField {
-        line,
-        field,
-        value: value.to_string(),
-    }
+    SdpError::BadField { line, field, value: value.to_string() }
 }
 
 impl Draft {
@@ -178,11 +158,7 @@ fn connection(n: usize, field: &'static str, value: &str) -> Result<Connection, 
     let [net_type, addr_type, address] = fields.as_slice() else {
         return Err(bad(n, field, value));
     };
-    Ok(Connection {
-        net_type: net_type.to_string(),
-        addr_type: addr_type.to_string(),
-        address: address.to_string(),
-    })
+    Ok(Connection { net_type: net_type.to_string(), addr_type: addr_type.to_string(), address: address.to_string() })
 }
 
 /// `t=<start> <stop>`.
@@ -197,8 +173,7 @@ fn times(n: usize, value: &str) -> Result<(u64, u64), SdpError> {
 /// `m=<media> <port>[/<count>] <proto> <fmt> ...`.
 fn media_line(n: usize, value: &str) -> Result<MediaDraft, SdpError> {
     let mut fields = value.split_ascii_whitespace();
-    let (Some(kind), Some(port), Some(proto)) = (fields.next(), fields.next(), fields.next())
-    else {
+    let (Some(kind), Some(port), Some(proto)) = (fields.next(), fields.next(), fields.next()) else {
         return Err(bad(n, "m= line", value));
     };
     let (port, port_count) = match port.split_once('/') {
@@ -219,31 +194,19 @@ fn media_line(n: usize, value: &str) -> Result<MediaDraft, SdpError> {
         attributes: Vec::new(),
         other: Vec::new(),
     };
-    Ok(MediaDraft {
-        media,
-        direction: None,
-    })
+    Ok(MediaDraft { media, direction: None })
 }
 
 /// The direction a property attribute names, if it is one.
 fn direction_of(a: &Attribute) -> Option<Direction> {
-    a.value
-        .is_none()
-        .then(|| Direction::from_token(&a.name))
-        .flatten()
+    a.value.is_none().then(|| Direction::from_token(&a.name)).flatten()
 }
 
 /// `a=name[:value]`.
 fn attribute(value: &str) -> Attribute {
     match value.split_once(':') {
-        Some((name, v)) => Attribute {
-            name: name.to_string(),
-            value: Some(v.to_string()),
-        },
-        None => Attribute {
-            name: value.to_string(),
-            value: None,
-        },
+        Some((name, v)) => Attribute { name: name.to_string(), value: Some(v.to_string()) },
+        None => Attribute { name: value.to_string(), value: None },
     }
 }
 

@@ -130,13 +130,7 @@ a=recvonly\r\n";
 
 #[test]
 fn every_sample_round_trips() {
-    for text in [
-        SIPP_UAC_OFFER,
-        SIPP_UAS_183,
-        BARESIP_OFFER,
-        LINPHONE_OFFER,
-        LINPHONE_183_V6,
-    ] {
+    for text in [SIPP_UAC_OFFER, SIPP_UAS_183, BARESIP_OFFER, LINPHONE_OFFER, LINPHONE_183_V6] {
         assert_round_trip(text);
     }
 }
@@ -148,16 +142,10 @@ fn sipp_183_gives_recvonly_paths_so_the_door_sends_early_media() {
     let audio = paths.audio.unwrap();
     assert_eq!(audio.remote, "127.0.0.1:16000".parse().unwrap());
     assert_eq!((audio.codec.pt, audio.codec.name.as_str()), (0, "PCMU"));
-    assert_eq!(
-        (audio.telephone_event, audio.direction),
-        (Some(101), Direction::SendOnly)
-    );
+    assert_eq!((audio.telephone_event, audio.direction), (Some(101), Direction::SendOnly));
     let video = paths.video.unwrap();
     assert_eq!(video.remote, "127.0.0.1:16002".parse().unwrap());
-    assert_eq!(
-        (video.codec.pt, video.direction),
-        (102, Direction::SendOnly)
-    );
+    assert_eq!((video.codec.pt, video.direction), (102, Direction::SendOnly));
 }
 
 #[test]
@@ -169,25 +157,17 @@ fn answering_sipp() {
     assert!(text.contains("m=video 15002 RTP/AVP 102\r\n"), "{text}");
     let paths = negotiate_answered(&remote, &ours);
     let audio = paths.audio.unwrap();
-    assert_eq!(
-        (audio.remote.port(), audio.codec.pt, audio.telephone_event),
-        (16100, 0, Some(96))
-    );
+    assert_eq!((audio.remote.port(), audio.codec.pt, audio.telephone_event), (16100, 0, Some(96)));
     assert_eq!(audio.direction, Direction::SendRecv);
     let video = paths.video.unwrap();
-    assert_eq!(
-        (video.remote.port(), video.direction),
-        (16102, Direction::SendOnly)
-    );
+    assert_eq!((video.remote.port(), video.direction), (16102, Direction::SendOnly));
 }
 
 #[test]
 fn answering_baresip_picks_its_mode_1_video() {
     let remote = parse(BARESIP_OFFER);
     assert_eq!(
-        remote.media[0]
-            .attribute("ssrc")
-            .and_then(|a| a.value.as_deref()),
+        remote.media[0].attribute("ssrc").and_then(|a| a.value.as_deref()),
         Some("3434712345 cname:sip:door@127.0.0.1")
     );
     let ours = answer(&remote, &LocalCaps::default(), DOOR, (15000, 15002), 3);
@@ -195,10 +175,7 @@ fn answering_baresip_picks_its_mode_1_video() {
     assert_eq!(ours.media[0].fmtp_for("101"), Some("0-15"));
     assert_eq!(ours.media[1].formats, ["97"]);
     let paths = negotiate_answered(&remote, &ours);
-    assert_eq!(
-        paths.video.map(|v| (v.codec.pt, v.remote.port())),
-        Some((97, 17102))
-    );
+    assert_eq!(paths.video.map(|v| (v.codec.pt, v.remote.port())), Some((97, 17102)));
 }
 
 #[test]
@@ -206,26 +183,13 @@ fn answering_linphone_takes_opus_and_refuses_mode_0_video() {
     let remote = parse(LINPHONE_OFFER);
     let ours = answer(&remote, &LocalCaps::default(), DOOR, (15000, 15002), 3);
     assert_eq!(ours.media[0].formats, ["96", "101"]);
-    assert!(
-        ours.to_string()
-            .contains("a=rtpmap:101 telephone-event/48000\r\n")
-    );
+    assert!(ours.to_string().contains("a=rtpmap:101 telephone-event/48000\r\n"));
     assert_eq!(ours.media[1].port, 0);
     let paths = negotiate_answered(&remote, &ours);
     let audio = paths.audio.unwrap();
-    assert_eq!(
-        (
-            audio.codec.name.as_str(),
-            audio.codec.channels,
-            audio.telephone_event
-        ),
-        ("opus", 2, Some(101))
-    );
+    assert_eq!((audio.codec.name.as_str(), audio.codec.channels, audio.telephone_event), ("opus", 2, Some(101)));
     assert_eq!(paths.video, None);
-    assert_eq!(
-        (remote.media[0].rtcp_port(), remote.media[1].rtcp_port()),
-        (18001, 18003)
-    );
+    assert_eq!((remote.media[0].rtcp_port(), remote.media[1].rtcp_port()), (18001, 18003));
     assert!(ours.accepts_any());
 }
 

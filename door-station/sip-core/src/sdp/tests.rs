@@ -39,28 +39,16 @@ fn door_offer_has_the_contracted_media() {
 
 #[test]
 fn offer_without_video_or_opus() {
-    let caps = LocalCaps {
-        audio: vec![AudioCodec::Pcma],
-        telephone_event: false,
-        video: None,
-    };
+    let caps = LocalCaps { audio: vec![AudioCodec::Pcma], telephone_event: false, video: None };
     let sdp = offer(&caps, DOOR, (16000, 16002), 1);
     assert_eq!(sdp.media.len(), 1);
     assert_eq!(sdp.media[0].formats, ["8"]);
     let with_sprop = LocalCaps {
-        video: Some(VideoCaps {
-            sprop_parameter_sets: Some("Z0LgH9kA,aM4G4g==".into()),
-            ..VideoCaps::default()
-        }),
+        video: Some(VideoCaps { sprop_parameter_sets: Some("Z0LgH9kA,aM4G4g==".into()), ..VideoCaps::default() }),
         ..LocalCaps::default()
     };
     let video = &offer(&with_sprop, DOOR, (1, 2), 1).media[1];
-    assert!(
-        video
-            .fmtp_for("102")
-            .unwrap()
-            .ends_with(";sprop-parameter-sets=Z0LgH9kA,aM4G4g==")
-    );
+    assert!(video.fmtp_for("102").unwrap().ends_with(";sprop-parameter-sets=Z0LgH9kA,aM4G4g=="));
 }
 
 #[test]
@@ -68,35 +56,18 @@ fn lf_only_blank_lines_and_unknown_attributes() {
     let sdp = parse(
         "v=0\no=- 1 1 IN IP4 10.0.0.1\n\ns=x\nt=0 0\na=x-custom:1 2\nm=audio 5 RTP/AVP 0\na=foo\na=ssrc:1 cname:a\n",
     );
-    assert_eq!(
-        sdp.attributes[0],
-        Attribute {
-            name: "x-custom".into(),
-            value: Some("1 2".into())
-        }
-    );
+    assert_eq!(sdp.attributes[0], Attribute { name: "x-custom".into(), value: Some("1 2".into()) });
     let m = &sdp.media[0];
     assert_eq!(m.attribute("foo").map(|a| &a.value), Some(&None));
-    assert_eq!(
-        m.attribute("ssrc").and_then(|a| a.value.as_deref()),
-        Some("1 cname:a")
-    );
+    assert_eq!(m.attribute("ssrc").and_then(|a| a.value.as_deref()), Some("1 cname:a"));
     assert!(sdp.to_string().contains("a=foo\r\na=ssrc:1 cname:a\r\n"));
 }
 
 #[test]
 fn static_payload_types_without_rtpmap() {
-    let sdp =
-        parse("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 5 RTP/AVP 8 0 13\r\n");
-    let names: Vec<_> = sdp.media[0]
-        .codecs()
-        .into_iter()
-        .map(|c| (c.pt, c.name, c.clock))
-        .collect();
-    assert_eq!(
-        names,
-        [(8, "PCMA".to_string(), 8000), (0, "PCMU".to_string(), 8000)]
-    );
+    let sdp = parse("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 5 RTP/AVP 8 0 13\r\n");
+    let names: Vec<_> = sdp.media[0].codecs().into_iter().map(|c| (c.pt, c.name, c.clock)).collect();
+    assert_eq!(names, [(8, "PCMA".to_string(), 8000), (0, "PCMU".to_string(), 8000)]);
 }
 
 #[test]
@@ -114,42 +85,14 @@ fn session_direction_is_inherited() {
 fn errors_name_the_line() {
     let cases: [(&str, SdpError); 7] = [
         ("", SdpError::Empty),
-        (
-            "v=1\r\n",
-            SdpError::Version {
-                line: 1,
-                text: "v=1".into(),
-            },
-        ),
+        ("v=1\r\n", SdpError::Version { line: 1, text: "v=1".into() }),
         ("v=0\r\ns=-\r\n", SdpError::Missing { letter: 'o' }),
-        (
-            "v=0\r\no=- 1 1 IN IP4 h\r\nhello\r\n",
-            SdpError::Malformed {
-                line: 3,
-                text: "hello".into(),
-            },
-        ),
-        (
-            "v=0\r\no=- 1 1 IN IP4 h\r\nx=1\r\n",
-            SdpError::UnknownType {
-                line: 3,
-                letter: 'x',
-            },
-        ),
-        (
-            "v=0\r\no=- 1 1 IN IP4 h\r\nm=audio 5 RTP/AVP 0\r\ns=late\r\n",
-            SdpError::OutOfPlace {
-                line: 4,
-                letter: 's',
-            },
-        ),
+        ("v=0\r\no=- 1 1 IN IP4 h\r\nhello\r\n", SdpError::Malformed { line: 3, text: "hello".into() }),
+        ("v=0\r\no=- 1 1 IN IP4 h\r\nx=1\r\n", SdpError::UnknownType { line: 3, letter: 'x' }),
+        ("v=0\r\no=- 1 1 IN IP4 h\r\nm=audio 5 RTP/AVP 0\r\ns=late\r\n", SdpError::OutOfPlace { line: 4, letter: 's' }),
         (
             "v=0\n\no=- 1 1 IN IP4 h\nm=audio 70000 RTP/AVP 0\n",
-            SdpError::BadField {
-                line: 4,
-                field: "m= port",
-                value: "70000".into(),
-            },
+            SdpError::BadField { line: 4, field: "m= port", value: "70000".into() },
         ),
     ];
     for (text, expected) in cases {
@@ -176,10 +119,7 @@ fn malformed_fields_are_errors_not_panics() {
         "a\r\n",
     ] {
         let text = format!("{head}{body}");
-        assert!(
-            SessionDescription::parse(&text).is_err(),
-            "accepted {body:?}"
-        );
+        assert!(SessionDescription::parse(&text).is_err(), "accepted {body:?}");
     }
     let garbage: String = (0u8..=255).map(char::from).collect();
     assert!(SessionDescription::parse(&garbage).is_err());
@@ -196,16 +136,10 @@ fn direction_algebra() {
 
 #[test]
 fn ipv6_and_missing_connection() {
-    let v6 = parse(
-        "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP6 2001:db8::5\r\n",
-    );
+    let v6 = parse("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP6 2001:db8::5\r\n");
     let ours = offer(&LocalCaps::default(), DOOR, (16000, 0), 7);
     let paths = negotiate(&ours, &v6);
-    let expected: SocketAddr = (
-        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5)),
-        4000,
-    )
-        .into();
+    let expected: SocketAddr = (IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5)), 4000).into();
     assert_eq!(paths.audio.map(|p| p.remote), Some(expected));
     let no_c = parse("v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
     assert_eq!(negotiate(&ours, &no_c), Negotiated::default());
@@ -227,28 +161,16 @@ fn answer_mirrors_direction_and_rejects_what_it_cannot_use() {
         (audio.port, audio.formats.as_slice(), audio.direction),
         (16000, &["8".to_string()][..], Direction::RecvOnly)
     );
-    assert_eq!(
-        (ours.media[1].port, ours.media[1].formats.as_slice()),
-        (0, &["96".to_string()][..])
-    );
-    assert_eq!(
-        (ours.media[2].port, ours.media[2].direction),
-        (16002, Direction::SendOnly)
-    );
+    assert_eq!((ours.media[1].port, ours.media[1].formats.as_slice()), (0, &["96".to_string()][..]));
+    assert_eq!((ours.media[2].port, ours.media[2].direction), (16002, Direction::SendOnly));
     assert_eq!(ours.media[3].port, 0);
     assert_round_trip(&ours.to_string());
 
     let paths = negotiate_answered(&remote, &ours);
     let audio = paths.audio.unwrap();
-    assert_eq!(
-        (audio.codec.pt, audio.direction, audio.telephone_event),
-        (8, Direction::RecvOnly, None)
-    );
+    assert_eq!((audio.codec.pt, audio.direction, audio.telephone_event), (8, Direction::RecvOnly, None));
     let video = paths.video.unwrap();
-    assert_eq!(
-        (video.remote.port(), video.codec.pt, video.direction),
-        (4004, 97, Direction::SendOnly)
-    );
+    assert_eq!((video.remote.port(), video.codec.pt, video.direction), (4004, 97, Direction::SendOnly));
 }
 
 #[test]
@@ -272,13 +194,8 @@ fn rejected_answer_streams_give_no_path() {
 #[test]
 fn hold_address_stops_sending() {
     let ours = offer(&LocalCaps::default(), DOOR, (16000, 0), 1);
-    let remote = parse(
-        "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
-    );
-    assert_eq!(
-        negotiate(&ours, &remote).audio.unwrap().direction,
-        Direction::RecvOnly
-    );
+    let remote = parse("v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+    assert_eq!(negotiate(&ours, &remote).audio.unwrap().direction, Direction::RecvOnly);
 }
 
 #[test]
@@ -286,29 +203,15 @@ fn answer_without_packetization_mode_on_our_payload_type_counts_as_mode_1() {
     let ours = offer(&LocalCaps::default(), DOOR, (16000, 16002), 1);
     let silent = "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\nm=video 4002 RTP/AVP 102\r\na=rtpmap:102 H264/90000\r\na=recvonly\r\n";
     let video = negotiate(&ours, &parse(silent)).video.unwrap();
-    assert_eq!(
-        (video.codec.pt, video.direction),
-        (102, Direction::SendOnly)
-    );
-    let mode0 = silent.replace(
-        "a=recvonly",
-        "a=fmtp:102 packetization-mode=0\r\na=recvonly",
-    );
+    assert_eq!((video.codec.pt, video.direction), (102, Direction::SendOnly));
+    let mode0 = silent.replace("a=recvonly", "a=fmtp:102 packetization-mode=0\r\na=recvonly");
     assert_eq!(negotiate(&ours, &parse(&mode0)).video, None);
 }
 
 #[test]
 fn config_names_and_opus_without_channel_count() {
     let names = ["OPUS", "pcmu", "PcmA", "g722"].map(AudioCodec::from_name);
-    assert_eq!(
-        names,
-        [
-            Some(AudioCodec::Opus),
-            Some(AudioCodec::Pcmu),
-            Some(AudioCodec::Pcma),
-            None
-        ]
-    );
+    assert_eq!(names, [Some(AudioCodec::Opus), Some(AudioCodec::Pcmu), Some(AudioCodec::Pcma), None]);
     let remote = parse(
         "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 4000 RTP/AVP 111\r\na=rtpmap:111 opus/48000\r\n",
     );
@@ -320,9 +223,7 @@ fn config_names_and_opus_without_channel_count() {
 
 #[test]
 fn an_answer_that_refuses_everything_accepts_nothing() {
-    let remote = parse(
-        "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n",
-    );
+    let remote = parse("v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n");
     let ours = answer(&remote, &LocalCaps::default(), DOOR, (16000, 16002), 9);
     assert!(!ours.accepts_any());
     assert_eq!(ours.media[0].proto, "RTP/SAVP");

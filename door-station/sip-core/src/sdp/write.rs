@@ -59,11 +59,7 @@ impl Display for SessionDescription {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let o = &self.origin;
         f.write_str("v=0\r\n")?;
-        write!(
-            f,
-            "o={} {} {} {}\r\n",
-            o.username, o.session_id, o.session_version, o.connection
-        )?;
+        write!(f, "o={} {} {} {}\r\n", o.username, o.session_id, o.session_version, o.connection)?;
         write!(f, "s={}\r\n", self.name)?;
         other_lines(f, &self.other, "iuep")?;
         connection_and_bandwidth(f, &self.connection, &self.bandwidths)?;

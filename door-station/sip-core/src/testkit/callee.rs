@@ -168,7 +168,9 @@ impl Callee {
             }
         }
         match &self.script.sdp {
-            Some(sdp) if status == 183 || (200..300).contains(&status) => Some(resp.with_body("application/sdp", sdp.as_str())),
+            Some(sdp) if status == 183 || (200..300).contains(&status) => {
+                Some(resp.with_body("application/sdp", sdp.as_str()))
+            }
             _ => Some(resp),
         }
     }

@@ -5,7 +5,7 @@ use super::endpoint_party;
 use super::wire::Endpoint;
 use crate::dialog::{Dialog, DialogId, DialogState};
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{cancel_for, Peer, TransactionKey, Transport, TxEvent};
+use crate::transaction::{Peer, TransactionKey, Transport, TxEvent, cancel_for};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;

@@ -107,7 +107,8 @@ impl Net {
         let lost = if link.drop_first > 0 {
             link.drop_first -= 1;
             true
-        } else if let Some((prefix, n @ 1..)) = link.drop_first_of.filter(|(p, _)| datagram.start_line().starts_with(p)) {
+        } else if let Some((prefix, n @ 1..)) = link.drop_first_of.filter(|(p, _)| datagram.start_line().starts_with(p))
+        {
             link.drop_first_of = Some((prefix, n - 1));
             true
         } else {

@@ -2,9 +2,9 @@
 //! Record-Route, CANCEL of the other branches on the first 2xx.
 
 use super::endpoint_party;
-use super::wire::{resolve, Endpoint};
+use super::wire::{Endpoint, resolve};
 use crate::message::{Message, Method, Request, Response};
-use crate::transaction::{branch_from, cancel_for, Peer, TransactionKey, Transport, TxEvent};
+use crate::transaction::{Peer, TransactionKey, Transport, TxEvent, branch_from, cancel_for};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;

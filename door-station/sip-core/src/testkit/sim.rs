@@ -1,7 +1,7 @@
 //! The simulation: parties on a [`Net`], stepped on a fake clock.
 
-use super::net::{Datagram, Net};
 use super::Party;
+use super::net::{Datagram, Net};
 use std::time::Instant;
 
 /// Index of a party in a [`Sim`].

@@ -3,7 +3,7 @@
 
 use crate::message::intake::{self, Intake};
 use crate::message::{Message, Request, Via};
-use crate::transaction::{branch_from, Peer, TransactionLayer, Timers, Transport, TxEvent, TxOutput};
+use crate::transaction::{Peer, Timers, TransactionLayer, Transport, TxEvent, TxOutput, branch_from};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;

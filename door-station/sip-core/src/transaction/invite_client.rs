@@ -119,8 +119,6 @@ impl InviteClient {
         };
     }
 
-
-
     pub fn is_terminated(&self) -> bool {
         matches!(self.state, State::Terminated)
     }
@@ -134,5 +132,4 @@ impl InviteClient {
     pub fn dest(&self) -> Peer {
         self.dest
     }
-
 }

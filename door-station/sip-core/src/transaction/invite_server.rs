@@ -47,7 +47,13 @@ pub(crate) type Refusal = &'static str;
 impl InviteServer {
     /// A new transaction; with `auto_trying`, 100 Trying goes out after
     /// 200 ms unless the TU answers first (§17.2.1).
-    pub fn new(ctx: &mut Ctx<'_>, key: TransactionKey, request: Request, peer: Peer, auto_trying: bool) -> InviteServer {
+    pub fn new(
+        ctx: &mut Ctx<'_>,
+        key: TransactionKey,
+        request: Request,
+        peer: Peer,
+        auto_trying: bool,
+    ) -> InviteServer {
         if auto_trying {
             ctx.table.set(Timer::Trying, ctx.now, Duration::from_millis(200));
         }
@@ -144,10 +150,7 @@ impl InviteServer {
         };
     }
 
-
-
     pub fn is_terminated(&self) -> bool {
         matches!(self.state, State::Terminated)
     }
-
 }

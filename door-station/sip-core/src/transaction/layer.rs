@@ -102,8 +102,8 @@ impl TransactionLayer {
     /// its key is taken, a `TransportError` event reports it; use
     /// [`try_send_request`](Self::try_send_request) to get the error.
     pub fn send_request(&mut self, now: Instant, req: Request, dest: Peer) -> TransactionKey {
-        let fallback = TransactionKey::client_for_request(&req)
-            .unwrap_or_else(|| TransactionKey::without_branch(&req.method));
+        let fallback =
+            TransactionKey::client_for_request(&req).unwrap_or_else(|| TransactionKey::without_branch(&req.method));
         match self.try_send_request(now, req, dest) {
             Ok(key) => key,
             Err(_) => {
@@ -115,7 +115,12 @@ impl TransactionLayer {
     }
 
     /// [`send_request`](Self::send_request), with the reason when it cannot start.
-    pub fn try_send_request(&mut self, now: Instant, req: Request, dest: Peer) -> Result<TransactionKey, TransactionError> {
+    pub fn try_send_request(
+        &mut self,
+        now: Instant,
+        req: Request,
+        dest: Peer,
+    ) -> Result<TransactionKey, TransactionError> {
         let key = TransactionKey::client_for_request(&req)
             .ok_or_else(|| TransactionError::MissingBranch { method: req.method.to_string() })?;
         if req.method == Method::Ack {
@@ -144,7 +149,12 @@ impl TransactionLayer {
     }
 
     /// Answer a server transaction, or say why not.
-    pub fn try_send_response(&mut self, now: Instant, key: &TransactionKey, resp: Response) -> Result<(), TransactionError> {
+    pub fn try_send_response(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        resp: Response,
+    ) -> Result<(), TransactionError> {
         let status = resp.status;
         let no_such = || TransactionError::NoSuchTransaction { key: key.clone() };
         let entry = self.txs.get_mut(key).ok_or_else(no_such)?;

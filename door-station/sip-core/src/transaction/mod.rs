@@ -68,7 +68,7 @@ mod tests;
 mod tests_load;
 
 pub use answer::{AnswerPoll, AnswerRetransmission};
-pub use build::{ack_for_non2xx, branch_from, cancel_for, MAGIC_COOKIE};
+pub use build::{MAGIC_COOKIE, ack_for_non2xx, branch_from, cancel_for};
 pub use key::TransactionKey;
 pub use layer::TransactionLayer;
 
@@ -104,9 +104,7 @@ impl Transport {
 
     /// The transport for a Via token (case-insensitive), if it is one we speak.
     pub fn from_via_token(token: &str) -> Option<Transport> {
-        [Transport::Udp, Transport::Tcp, Transport::Tls]
-            .into_iter()
-            .find(|t| t.via_token().eq_ignore_ascii_case(token))
+        [Transport::Udp, Transport::Tcp, Transport::Tls].into_iter().find(|t| t.via_token().eq_ignore_ascii_case(token))
     }
 }
 
@@ -139,11 +137,7 @@ pub struct Timers {
 
 impl Default for Timers {
     fn default() -> Self {
-        Timers {
-            t1: Duration::from_millis(500),
-            t2: Duration::from_secs(4),
-            t4: Duration::from_secs(5),
-        }
+        Timers { t1: Duration::from_millis(500), t2: Duration::from_secs(4), t4: Duration::from_secs(5) }
     }
 }
 
@@ -155,11 +149,7 @@ impl Timers {
 
     /// Timer D: at least 32 s on UDP, zero on reliable transports (§17.1.1.2).
     pub fn timer_d(&self, transport: Transport) -> Duration {
-        if transport.is_reliable() {
-            Duration::ZERO
-        } else {
-            Duration::from_secs(32).max(self.t1x64())
-        }
+        if transport.is_reliable() { Duration::ZERO } else { Duration::from_secs(32).max(self.t1x64()) }
     }
 
     /// Timers I and K: T4 on UDP, zero on reliable transports (§17.1.2.2, §17.2.1).

@@ -85,10 +85,7 @@ impl NonInviteClient {
         };
     }
 
-
-
     pub fn is_terminated(&self) -> bool {
         matches!(self.state, State::Terminated)
     }
-
 }

@@ -6,10 +6,10 @@
 //! A retransmitted request is dropped in Trying and answered with the last
 //! response in Proceeding and Completed.
 
+use super::Peer;
 use super::invite_server::Refusal;
 use super::outbox::Ctx;
 use super::timer::Timer;
-use super::Peer;
 use crate::message::Response;
 
 enum State {
@@ -61,10 +61,7 @@ impl NonInviteServer {
         }
     }
 
-
-
     pub fn is_terminated(&self) -> bool {
         matches!(self.state, State::Terminated)
     }
-
 }

@@ -2,8 +2,8 @@
 //! some scripted callees on one simulated network.
 #![allow(dead_code)]
 
-use ds_sip::testkit::{wire, Callee, Caller, ForkingProxy, PartyId, Script, Sent, Sim};
 use ds_sip::Message;
+use ds_sip::testkit::{Callee, Caller, ForkingProxy, PartyId, Script, Sent, Sim, wire};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -30,11 +30,8 @@ pub fn scene(seed: u64, scripts: Vec<Script>) -> Scene {
     let caller = sim.add(Caller::new(CALLER, PROXY, 1));
     let targets = (0..scripts.len()).map(callee_addr).collect();
     let proxy = sim.add(ForkingProxy::new(PROXY, targets, 2));
-    let callees = scripts
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| sim.add(Callee::new(callee_addr(i), s, 10 + i as u64)))
-        .collect();
+    let callees =
+        scripts.into_iter().enumerate().map(|(i, s)| sim.add(Callee::new(callee_addr(i), s, 10 + i as u64))).collect();
     Scene { sim, t0, caller, proxy, callees }
 }
 

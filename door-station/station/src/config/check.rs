@@ -6,8 +6,8 @@
 
 use super::error::{Issue, KeyPath};
 use super::{
-    ButtonConfig, ButtonsConfig, CallsConfig, ControlConfig, MediaConfig, RelayConfig, SipConfig,
-    StationConfig, UnlockConfig,
+    ButtonConfig, ButtonsConfig, CallsConfig, ControlConfig, MediaConfig, RelayConfig, SipConfig, StationConfig,
+    UnlockConfig,
 };
 use std::collections::HashSet;
 
@@ -78,8 +78,7 @@ fn sip(s: &SipConfig) -> Checked {
 
 /// RFC 3261 §25.1 `user`: unreserved / escaped / user-unreserved.
 fn is_sip_user(user: &str) -> bool {
-    !user.is_empty()
-        && user.chars().all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()%&=+$,;?/".contains(c))
+    !user.is_empty() && user.chars().all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()%&=+$,;?/".contains(c))
 }
 
 fn button(i: usize, b: &ButtonConfig) -> Checked {
@@ -155,11 +154,24 @@ fn rtp_ports(m: &MediaConfig) -> Checked {
     in_range(at("media", "rtp_port_min"), m.rtp_port_min.into(), 1024, 65_530, "rtp_port_min = 20000")?;
     if !m.rtp_port_min.is_multiple_of(2) {
         let problem = "RTP uses even ports (RFC 3550 §11)";
-        return Err(issue(at("media", "rtp_port_min"), Some(m.rtp_port_min.to_string()), problem, "rtp_port_min = 20000"));
+        return Err(issue(
+            at("media", "rtp_port_min"),
+            Some(m.rtp_port_min.to_string()),
+            problem,
+            "rtp_port_min = 20000",
+        ));
     }
     if u32::from(m.rtp_port_max) < u32::from(m.rtp_port_min) + 3 {
-        let problem = format!("the range must hold at least 4 ports (audio and video RTP+RTCP) above rtp_port_min = {}", m.rtp_port_min);
-        return Err(issue(at("media", "rtp_port_max"), Some(m.rtp_port_max.to_string()), &problem, "rtp_port_max = 20999"));
+        let problem = format!(
+            "the range must hold at least 4 ports (audio and video RTP+RTCP) above rtp_port_min = {}",
+            m.rtp_port_min
+        );
+        return Err(issue(
+            at("media", "rtp_port_max"),
+            Some(m.rtp_port_max.to_string()),
+            &problem,
+            "rtp_port_max = 20999",
+        ));
     }
     Ok(())
 }
@@ -214,9 +226,7 @@ pub(crate) fn is_unlock_code(code: &str) -> bool {
 
 fn is_code_shape(code: &str) -> bool {
     let single = code.len() == 1 && code.chars().all(|c| c.is_ascii_digit() || "*#ABCD".contains(c));
-    let pin = code.len() >= 2
-        && code.ends_with('#')
-        && code[..code.len() - 1].chars().all(|c| c.is_ascii_digit());
+    let pin = code.len() >= 2 && code.ends_with('#') && code[..code.len() - 1].chars().all(|c| c.is_ascii_digit());
     single || pin
 }
 

@@ -124,7 +124,11 @@ mod tests {
     const SHIPPED: &str = include_str!("../../../../assets/station.toml");
 
     fn addrs() -> RuntimeAddrs {
-        RuntimeAddrs { sip: "127.0.0.1:15080".parse().unwrap(), media: [127, 0, 0, 1].into(), rtp_ports: (20000, 20002) }
+        RuntimeAddrs {
+            sip: "127.0.0.1:15080".parse().unwrap(),
+            media: [127, 0, 0, 1].into(),
+            rtp_ports: (20000, 20002),
+        }
     }
 
     #[test]
@@ -154,7 +158,10 @@ mod tests {
         let caps = c.local_caps(Some(&p));
         assert_eq!(caps.audio, vec![sdp::AudioCodec::Pcma]);
         let video = caps.video.unwrap();
-        assert_eq!((video.profile_level_id.as_str(), video.sprop_parameter_sets.as_deref()), ("42c00c", Some("Z0LADA==,aM4=")));
+        assert_eq!(
+            (video.profile_level_id.as_str(), video.sprop_parameter_sets.as_deref()),
+            ("42c00c", Some("Z0LADA==,aM4="))
+        );
         c.media.video = false;
         assert_eq!(c.local_caps(Some(&p)).video, None);
     }

@@ -125,7 +125,9 @@ impl MediaConfig {
             MicrophoneKind::Tone => MicrophoneBackend::Tone { hz: self.tone_hz.into() },
             MicrophoneKind::Wav => MicrophoneBackend::Wav { path: device.into() },
             MicrophoneKind::Alsa => MicrophoneBackend::Card(SoundCard::Alsa { device }),
-            MicrophoneKind::Gstreamer => MicrophoneBackend::Card(SoundCard::Gstreamer { device, echo_probe: self.probe() }),
+            MicrophoneKind::Gstreamer => {
+                MicrophoneBackend::Card(SoundCard::Gstreamer { device, echo_probe: self.probe() })
+            }
         }
     }
 

@@ -98,12 +98,7 @@ impl ConfigError {
     pub(crate) fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
         let line = e.span().map(|s| line_of(text, s.start));
         let snippet = line.and_then(|l| text.lines().nth(l - 1)).unwrap_or("").trim().to_string();
-        ConfigError::Syntax {
-            file: file.to_string(),
-            line,
-            snippet,
-            message: e.message().trim().to_string(),
-        }
+        ConfigError::Syntax { file: file.to_string(), line, snippet, message: e.message().trim().to_string() }
     }
 
     /// A failed check, placed at the key's line.

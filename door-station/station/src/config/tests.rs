@@ -194,8 +194,14 @@ fn media_devices_are_read_and_checked() {
          srtp = \"mandatory\"\n",
     );
     let c = parse(&text, "station.toml").unwrap();
-    assert_eq!((c.media.camera, c.media.video_encoder, c.media.srtp), (CameraKind::Gstreamer, VideoEncoder::X264, Srtp::Mandatory));
-    assert_eq!(c.media.microphone_backend(), ds_media::backends::MicrophoneBackend::Wav { path: "/tmp/mic.wav".into() });
+    assert_eq!(
+        (c.media.camera, c.media.video_encoder, c.media.srtp),
+        (CameraKind::Gstreamer, VideoEncoder::X264, Srtp::Mandatory)
+    );
+    assert_eq!(
+        c.media.microphone_backend(),
+        ds_media::backends::MicrophoneBackend::Wav { path: "/tmp/mic.wav".into() }
+    );
     let e = err(&minimal("[media]\nspeaker = \"wav\"\nspeaker_device = \"\"\n"));
     assert!(e.contains("[media] speaker_device = \"\": this back-end needs a device or file name"), "{e}");
     let e = err(&minimal("[media]\necho_cancel = true\nmicrophone = \"alsa\"\nspeaker = \"gstreamer\"\n"));
@@ -283,7 +289,10 @@ fn access_values_name_line_key_and_fix() {
 fn a_pi_line_has_one_owner() {
     let text = "[relay]\nbackend = \"rpi\"\ngpio = 23\n[wiegand]\nbackend = \"rpi\"\n";
     let e = err(&minimal(text));
-    assert_eq!(e, "station.toml:7: [wiegand] d0_gpio = 23: GPIO 23 is also [relay] gpio; e.g. a line no other key uses");
+    assert_eq!(
+        e,
+        "station.toml:7: [wiegand] d0_gpio = 23: GPIO 23 is also [relay] gpio; e.g. a line no other key uses"
+    );
     let text = "[door]\nbackend = \"rpi\"\ncontact_gpio = 17\n[buttons]\nbackend = \"rpi\"\n[[button]]\ntarget = \"sip:a@home\"\n";
     let e = err(&minimal(text));
     assert!(e.contains("[door] contact_gpio = 17: GPIO 17 is also [[button]] #1 gpio"), "{e}");

@@ -141,7 +141,11 @@ async fn a_bad_line_is_answered_without_bothering_the_loop() {
     send(&mut w, "jump").await;
     assert!(lines.next_line().await.unwrap().unwrap().starts_with("err unknown command \"jump\""));
     send(&mut w, "unlock").await;
-    assert_eq!(answer(&mut s.requests, Reply::Ok).await, ControlCommand::Unlock, "the blank and bad lines sent nothing");
+    assert_eq!(
+        answer(&mut s.requests, Reply::Ok).await,
+        ControlCommand::Unlock,
+        "the blank and bad lines sent nothing"
+    );
 }
 
 #[tokio::test]

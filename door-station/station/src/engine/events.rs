@@ -276,7 +276,10 @@ mod tests {
             e.json_line(5),
             r#"{"event":"panel","command":"output","output":0,"control":5,"ms":3000,"accepted":true,"ts_ms":5}"#
         );
-        assert_eq!(Event::Panel(PanelEvent::KeyStored).json_line(6), r#"{"event":"panel","command":"key_stored","ts_ms":6}"#);
+        assert_eq!(
+            Event::Panel(PanelEvent::KeyStored).json_line(6),
+            r#"{"event":"panel","command":"key_stored","ts_ms":6}"#
+        );
         let e = Event::Wiegand { bits: 26, sent: true, overruns: 0 };
         assert_eq!(e.json_line(7), r#"{"event":"wiegand","bits":26,"sent":true,"overruns":0,"ts_ms":7}"#);
     }

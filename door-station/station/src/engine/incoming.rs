@@ -8,16 +8,16 @@
 
 use std::time::Instant;
 
+use super::media::MediaPaths;
 use ds_sip::dialog::Dialog;
 use ds_sip::sdp::SessionDescription;
-use super::media::MediaPaths;
 use ds_sip::transaction::{AnswerPoll, AnswerRetransmission, Peer, TransactionKey};
 use ds_sip::{Message, Request, Response};
 
-use super::outgoing::send_bye;
 use super::limits::CallLimits;
-use super::{media, wire};
+use super::outgoing::send_bye;
 use super::{CallId, CallStatus, Core, EndReason, Event, MediaCommand};
+use super::{media, wire};
 
 enum Phase {
     /// 200 sent, waiting for the ACK.
@@ -49,7 +49,13 @@ pub(crate) struct IncomingCall {
 impl IncomingCall {
     /// Answers `invite` with 200 (the caller sends the 200 through the
     /// server transaction), or says why not.
-    pub fn accept(core: &mut Core, now: Instant, key: &TransactionKey, invite: &Request, from: Peer) -> Result<(Box<IncomingCall>, Response), Refused> {
+    pub fn accept(
+        core: &mut Core,
+        now: Instant,
+        key: &TransactionKey,
+        invite: &Request,
+        from: Peer,
+    ) -> Result<(Box<IncomingCall>, Response), Refused> {
         let caller = invite.headers.from().map(|f| f.uri).unwrap_or_default();
         if !core.cfg.calls.allow_callers.allows(&caller) {
             return Err(Refused { status: 403, reason: "Forbidden" });

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ds_sip::sdp::Negotiated;
 
 use super::config::CallConfig;
-use super::{media, EndReason};
+use super::{EndReason, media};
 
 /// Call limit and media watchdog of one answered call.
 #[derive(Debug, Clone, Copy)]

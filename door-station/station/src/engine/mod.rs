@@ -50,11 +50,11 @@ mod door;
 mod incoming;
 mod limits;
 mod media;
-mod sdes;
 mod outgoing;
 mod register;
 mod requests;
 mod route;
+mod sdes;
 mod wire;
 
 pub use config::{Account, Backoff, CallConfig, EngineConfig, MediaConfig};
@@ -64,10 +64,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-pub use media::MediaPaths;
-pub use sdes::StreamProtection;
 use ds_sip::transaction::{Peer, TransactionLayer, TxEvent, TxOutput};
 use ds_sip::{Message, Request, Response};
+pub use media::MediaPaths;
+pub use sdes::StreamProtection;
 
 use door::Door;
 use incoming::IncomingCall;
@@ -297,7 +297,8 @@ impl Engine {
         let door = Door::new(&cfg);
         let mut core = Core { cfg, tx, out: VecDeque::new(), ids: IdSource(seed) };
         let reg = Registration::start(&mut core, now);
-        let mut engine = Engine { core, reg, call: None, lingering: Vec::new(), door, last_call: None, dtmf_path: None };
+        let mut engine =
+            Engine { core, reg, call: None, lingering: Vec::new(), door, last_call: None, dtmf_path: None };
         engine.pump(now);
         engine
     }
@@ -535,4 +536,3 @@ impl Engine {
         requests::dispatch(self, now, requests::Received { key, req, from });
     }
 }
-

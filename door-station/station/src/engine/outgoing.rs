@@ -9,11 +9,11 @@
 
 use std::time::Instant;
 
-use ds_sip::dialog::Dialog;
-use ds_sip::digest::{best_challenge, DigestClient};
-use ds_sip::sdp::SessionDescription;
 use super::media::MediaPaths;
-use ds_sip::transaction::{cancel_for, Peer, TransactionKey};
+use ds_sip::dialog::Dialog;
+use ds_sip::digest::{DigestClient, best_challenge};
+use ds_sip::sdp::SessionDescription;
+use ds_sip::transaction::{Peer, TransactionKey, cancel_for};
 use ds_sip::{Message, Method, Request, Response};
 
 use super::limits::CallLimits;
@@ -142,7 +142,8 @@ impl BellCall {
         let offer = media::offer(core);
         let to = format!("<{target}>");
         let from_tag = core.ids.token();
-        let fresh = Fresh { method: Method::Invite, uri: &target, to: &to, call_id: &call_id, cseq: 1, from_tag: &from_tag };
+        let fresh =
+            Fresh { method: Method::Invite, uri: &target, to: &to, call_id: &call_id, cseq: 1, from_tag: &from_tag };
         let invite = wire::fresh_request(core, fresh)
             .with_header("Allow", wire::allow())
             .with_body("application/sdp", offer.to_string());
@@ -384,9 +385,7 @@ impl BellCall {
 /// Who answered, for the `answered` event: P-Asserted-Identity, else the
 /// 200's Contact, else the dialog's remote URI.
 fn answerer(resp: &Response, dialog: &Dialog) -> String {
-    asserted(resp)
-        .or_else(|| resp.headers.contact().map(|c| c.uri))
-        .unwrap_or_else(|| dialog.remote_uri().to_string())
+    asserted(resp).or_else(|| resp.headers.contact().map(|c| c.uri)).unwrap_or_else(|| dialog.remote_uri().to_string())
 }
 
 fn asserted(resp: &Response) -> Option<String> {

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use ds_sip::digest::{best_challenge, Challenge, ChallengeOutcome, DigestClient};
+use ds_sip::digest::{Challenge, ChallengeOutcome, DigestClient, best_challenge};
 use ds_sip::transaction::{Peer, TransactionKey};
 use ds_sip::{Method, Response};
 

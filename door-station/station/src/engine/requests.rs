@@ -16,14 +16,14 @@
 use std::time::Instant;
 
 use ds_sip::dialog::DialogError;
+use ds_sip::message::intake::{Role, check_semantics};
 use ds_sip::transaction::{Peer, TransactionKey};
-use ds_sip::message::intake::{check_semantics, Role};
 use ds_sip::{Message, Method, Request};
 
 use super::config::user_host;
 use super::incoming::{self, IncomingCall};
-use super::{dtmf, media, wire};
 use super::{Call, CallId, DtmfVia, Engine};
+use super::{dtmf, media, wire};
 
 /// One request the transaction layer passed up.
 pub(crate) struct Received {

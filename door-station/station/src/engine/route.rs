@@ -4,8 +4,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use ds_sip::transaction::{Peer, Transport};
 use ds_sip::Request;
+use ds_sip::transaction::{Peer, Transport};
 
 use super::config::EngineConfig;
 

@@ -2,11 +2,11 @@
 //! and the headers every message of ours carries.
 
 use ds_sip::message::intake::Role;
-use ds_sip::transaction::{branch_from, Transport};
+use ds_sip::transaction::{Transport, branch_from};
 use ds_sip::{Method, Request, Response, Via};
 
-use super::config::EngineConfig;
 use super::Core;
+use super::config::EngineConfig;
 
 /// Methods the station accepts, for the Allow header.
 pub fn allow() -> String {

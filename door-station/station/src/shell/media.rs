@@ -21,6 +21,7 @@
 //! [`speaker`]: crate::shell::speaker
 
 use crate::config::StationConfig;
+use crate::engine::MediaPaths;
 use crate::engine::{CallId, MediaCommand};
 use crate::shell::reports::{self, Reporter, SharedReceptions, Stream};
 use crate::shell::rtcp_report::{REPORT_INTERVAL, ReportTimer};
@@ -36,9 +37,8 @@ use ds_media::opus::OpusConfig;
 use ds_media::packetize::{DEFAULT_MAX_PAYLOAD, H264Packetizer};
 use ds_media::playout;
 use ds_media::rtp_session::{RtpSender, SenderConfig};
-use ds_media::tone::SampleRate;
-use crate::engine::MediaPaths;
 use ds_media::srtp::{Protection, SrtpSession};
+use ds_media::tone::SampleRate;
 use ds_sip::sdp::{self, MediaPath};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -357,7 +357,9 @@ impl MediaTask {
 
     fn frame(&mut self, frame: Frame) {
         let (out, sock, addrs) = match frame {
-            Frame::Video(unit) => (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &mut self.video_addrs),
+            Frame::Video(unit) => {
+                (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &mut self.video_addrs)
+            }
             Frame::Audio(f) => (
                 self.audio.send_frame(f.index, &f.samples).map_err(|e| e.to_string()),
                 &self.audio_sock,
@@ -383,7 +385,9 @@ impl Target {
         let srtp = match protection {
             Protection::Plain => None,
             Protection::Sdes { local, remote } => Some(
-                SrtpSession::new(local, remote).map_err(|e| tracing::error!(error = %e, "no SRTP context; not sending")).ok()?,
+                SrtpSession::new(local, remote)
+                    .map_err(|e| tracing::error!(error = %e, "no SRTP context; not sending"))
+                    .ok()?,
             ),
         };
         Some(Target { addr, srtp })

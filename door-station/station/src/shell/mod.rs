@@ -29,9 +29,9 @@
 pub mod access;
 pub mod hardware;
 pub mod media;
+pub mod reports;
 pub mod rtcp;
 pub mod rtcp_report;
-pub mod reports;
 pub mod rtp;
 pub mod shutdown;
 pub mod sources;
@@ -103,9 +103,20 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let sip_sender = sockets.start(sip_tx, trigger.subscribe());
     let (media_tx, media) = mpsc::channel(256);
     let (active_tx, active_rx) = watch::channel(None);
-    let handles = media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
-    rtcp::spawn((rtp.video_rtcp.clone(), reports::Stream::Video), handles.camera.clone(), (active_rx.clone(), rtp.receptions.clone()), trigger.subscribe());
-    rtcp::spawn((rtp.audio_rtcp.clone(), reports::Stream::Audio), None, (active_rx.clone(), rtp.receptions.clone()), trigger.subscribe());
+    let handles =
+        media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
+    rtcp::spawn(
+        (rtp.video_rtcp.clone(), reports::Stream::Video),
+        handles.camera.clone(),
+        (active_rx.clone(), rtp.receptions.clone()),
+        trigger.subscribe(),
+    );
+    rtcp::spawn(
+        (rtp.audio_rtcp.clone(), reports::Stream::Audio),
+        None,
+        (active_rx.clone(), rtp.receptions.clone()),
+        trigger.subscribe(),
+    );
     rtp::spawn_receivers(&rtp, active_rx, media_tx, handles.speaker.clone(), &trigger.subscribe());
     let media_commands = handles.commands;
     let (control_tx, control) = mpsc::channel(16);

@@ -52,21 +52,31 @@ impl Reporter {
         let srtcp = match protection {
             Protection::Plain => None,
             Protection::Sdes { local, remote } => Some(
-                SrtpSession::new(local, remote).map_err(|e| tracing::error!(error = %e, "no SRTCP context; no reports")).ok()?,
+                SrtpSession::new(local, remote)
+                    .map_err(|e| tracing::error!(error = %e, "no SRTCP context; no reports"))
+                    .ok()?,
             ),
         };
         Some(Reporter { addr, srtcp, ssrc, since, clock })
     }
 
     /// The compound report at `now`: an SR about `sender` if we send, else an RR.
-    fn packet(&self, now: Instant, wall: SystemTime, sender: Option<&RtpSender>, reception: &mut Reception, cname: &str) -> Vec<u8> {
+    fn packet(
+        &self,
+        now: Instant,
+        wall: SystemTime,
+        sender: Option<&RtpSender>,
+        reception: &mut Reception,
+        cname: &str,
+    ) -> Vec<u8> {
         let block = reception.report_block(now);
         let ticks = (now.saturating_duration_since(self.since).as_secs_f64() * f64::from(self.clock)) as u64 as u32;
         match sender {
             Some(s) => {
                 let (packets, octets) = s.counters();
                 let initial = rtp_time_of(s, 0);
-                let info = SenderInfo { ntp: rtcp_report::ntp(wall), rtp_time: initial.wrapping_add(ticks), packets, octets };
+                let info =
+                    SenderInfo { ntp: rtcp_report::ntp(wall), rtp_time: initial.wrapping_add(ticks), packets, octets };
                 rtcp_report::compound(s.ssrc(), Some(info), block, cname)
             }
             None => rtcp_report::compound(self.ssrc, None, block, cname),

@@ -75,7 +75,8 @@ mod tests {
     fn pli_and_fir_ask_for_a_key_frame_a_report_does_not() {
         let pli = PictureLossIndication { sender_ssrc: 1, media_ssrc: 2 }.marshal().unwrap();
         assert!(wants_keyframe(&pli));
-        let fir = FullIntraRequest { sender_ssrc: 1, media_ssrc: 2, fir: vec![FirEntry { ssrc: 2, sequence_number: 1 }] };
+        let fir =
+            FullIntraRequest { sender_ssrc: 1, media_ssrc: 2, fir: vec![FirEntry { ssrc: 2, sequence_number: 1 }] };
         assert!(wants_keyframe(&fir.marshal().unwrap()));
         let rr = ReceiverReport { ssrc: 1, ..Default::default() }.marshal().unwrap();
         assert!(!wants_keyframe(&rr));

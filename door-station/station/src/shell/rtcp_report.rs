@@ -125,11 +125,13 @@ impl Reception {
         let ssrc = self.ssrc?;
         let expected = self.highest.wrapping_sub(self.base_seq).wrapping_add(1);
         let lost = i64::from(expected) - i64::from(self.received);
-        let (exp_int, rec_int) = (expected.wrapping_sub(self.expected_prior), self.received.wrapping_sub(self.received_prior));
+        let (exp_int, rec_int) =
+            (expected.wrapping_sub(self.expected_prior), self.received.wrapping_sub(self.received_prior));
         self.expected_prior = expected;
         self.received_prior = self.received;
         let lost_int = i64::from(exp_int) - i64::from(rec_int);
-        let fraction_lost = if exp_int == 0 || lost_int <= 0 { 0 } else { ((lost_int << 8) / i64::from(exp_int)).min(255) as u8 };
+        let fraction_lost =
+            if exp_int == 0 || lost_int <= 0 { 0 } else { ((lost_int << 8) / i64::from(exp_int)).min(255) as u8 };
         let (last_sender_report, delay) = match self.last_sr {
             Some((middle, at)) => (middle, (now.saturating_duration_since(at).as_secs_f64() * 65536.0) as u32),
             None => (0, 0),

@@ -14,12 +14,12 @@
 //! runs it on both sockets.
 
 use crate::engine::{CallId, DtmfVia, Input, StreamProtection};
-use ds_media::srtp::{Protection, SrtpSession};
 use crate::shell::reports::SharedReceptions;
 use crate::shell::shutdown::Shutdown;
 use crate::shell::speaker::SpeakerInput;
-use ds_media::jitter::Arrival;
 use ds_media::dtmf::{DEFAULT_EVENT_TIMEOUT, DtmfDecoder};
+use ds_media::jitter::Arrival;
+use ds_media::srtp::{Protection, SrtpSession};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -59,7 +59,13 @@ impl RtpSockets {
                 && let Ok(video_rtcp) = bind(port + 3).await
             {
                 let [audio, video, audio_rtcp, video_rtcp] = [audio, video, audio_rtcp, video_rtcp].map(Arc::new);
-                return Ok(RtpSockets { audio, video, audio_rtcp, video_rtcp, receptions: SharedReceptions::default() });
+                return Ok(RtpSockets {
+                    audio,
+                    video,
+                    audio_rtcp,
+                    video_rtcp,
+                    receptions: SharedReceptions::default(),
+                });
             }
             port += 2;
         }
@@ -93,7 +99,13 @@ pub struct Receiver {
 
 impl Receiver {
     /// One datagram arrived; `dtmf` is true on the audio socket.
-    pub fn on_datagram(&mut self, now: Instant, datagram: &[u8], active: Option<&ActiveCall>, dtmf: bool) -> Vec<Input> {
+    pub fn on_datagram(
+        &mut self,
+        now: Instant,
+        datagram: &[u8],
+        active: Option<&ActiveCall>,
+        dtmf: bool,
+    ) -> Vec<Input> {
         let Some(active) = active else { return Vec::new() };
         let Ok(packet) = ds_media::rtp_session::parse(datagram) else { return Vec::new() };
         let mut inputs = self.activity(now, &active.call);
@@ -148,7 +160,8 @@ pub fn spawn_receivers(
     shutdown: &Shutdown,
 ) {
     let rx = sockets.receptions.clone();
-    let audio = receive(sockets.audio.clone(), active.clone(), inputs.clone(), (true, speaker, rx.clone()), shutdown.fork());
+    let audio =
+        receive(sockets.audio.clone(), active.clone(), inputs.clone(), (true, speaker, rx.clone()), shutdown.fork());
     tokio::spawn(audio);
     tokio::spawn(receive(sockets.video.clone(), active, inputs, (false, None, rx), shutdown.fork()));
 }
@@ -196,11 +209,15 @@ impl Unprotect {
     ) -> Option<Vec<u8>> {
         let Some(p @ Protection::Sdes { local, remote }) = protection else { return Some(datagram.to_vec()) };
         if self.context.as_ref().is_none_or(|(had, _)| had != p) {
-            let session = SrtpSession::new(local, remote).map_err(|e| tracing::warn!(error = %e, "no SRTP context")).ok()?;
+            let session =
+                SrtpSession::new(local, remote).map_err(|e| tracing::warn!(error = %e, "no SRTP context")).ok()?;
             self.context = Some((p.clone(), session));
         }
         let (_, session) = self.context.as_mut()?;
-        unprotect(session, datagram).map(|b| b.to_vec()).map_err(|e| tracing::debug!(error = %e, "SRTP packet dropped")).ok()
+        unprotect(session, datagram)
+            .map(|b| b.to_vec())
+            .map_err(|e| tracing::debug!(error = %e, "SRTP packet dropped"))
+            .ok()
     }
 }
 

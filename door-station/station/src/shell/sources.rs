@@ -157,11 +157,13 @@ fn run<D: Device>(mut device: D, period: Duration, rx: &Receiver<Control>, out: 
     loop {
         let control = match &pacer {
             None => rx.recv().ok(),
-            Some(p) if device.paced() => match rx.recv_timeout(p.next_deadline().saturating_duration_since(Instant::now())) {
-                Ok(c) => Some(c),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
+            Some(p) if device.paced() => {
+                match rx.recv_timeout(p.next_deadline().saturating_duration_since(Instant::now())) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
             Some(_) => match rx.try_recv() {
                 Ok(c) => Some(c),
                 Err(TryRecvError::Empty) => None,

@@ -295,7 +295,10 @@ async fn look_at_the_door_auto_answers_allowed_callers_with_video_and_refuses_ot
 }
 
 /// The next message on a SIP/TCP stream.
-async fn read_tcp_message(stream: &mut tokio::net::TcpStream, framer: &mut ds_sip::message::intake::StreamFramer) -> Message {
+async fn read_tcp_message(
+    stream: &mut tokio::net::TcpStream,
+    framer: &mut ds_sip::message::intake::StreamFramer,
+) -> Message {
     use tokio::io::AsyncReadExt;
     let mut buf = vec![0u8; 4096];
     guard("a message over TCP", async {
@@ -369,7 +372,8 @@ async fn the_peer_s_rtcp_port_gets_sender_reports_with_sdes_about_our_video() {
             let mut bytes = &buf[..n];
             let packets = ::rtcp::packet::unmarshal(&mut bytes).expect("well-formed compound RTCP");
             let sr = packets[0].as_any().downcast_ref::<SenderReport>().expect("an SR first").clone();
-            let sdes = packets.get(1).and_then(|p| p.as_any().downcast_ref::<SourceDescription>()).expect("then SDES").clone();
+            let sdes =
+                packets.get(1).and_then(|p| p.as_any().downcast_ref::<SourceDescription>()).expect("then SDES").clone();
             if sr.packet_count > 0 {
                 return (sr, sdes);
             }

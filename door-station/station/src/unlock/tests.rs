@@ -13,13 +13,7 @@ fn sequencer(code: &str) -> UnlockSequencer {
 }
 
 /// Types `keys` in `call` one every 100 ms from `start`; returns every outcome.
-fn type_keys(
-    s: &mut UnlockSequencer,
-    start: Instant,
-    call: &str,
-    caller: &str,
-    keys: &str,
-) -> Vec<UnlockOutcome> {
+fn type_keys(s: &mut UnlockSequencer, start: Instant, call: &str, caller: &str, keys: &str) -> Vec<UnlockOutcome> {
     let mut at = start;
     let mut outcomes = Vec::new();
     for key in keys.chars() {
@@ -33,42 +27,14 @@ fn type_keys(
 fn codes_parse_and_bad_codes_say_why() {
     assert_eq!(UnlockCode::parse("#"), Ok(UnlockCode::Digit('#')));
     assert_eq!(UnlockCode::parse(" 5 "), Ok(UnlockCode::Digit('5')));
-    assert_eq!(
-        UnlockCode::parse("12ab#"),
-        Ok(UnlockCode::Pin("12AB".into()))
-    );
+    assert_eq!(UnlockCode::parse("12ab#"), Ok(UnlockCode::Pin("12AB".into())));
     assert_eq!(UnlockCode::parse(""), Err(UnlockError::EmptyCode));
-    assert_eq!(
-        UnlockCode::parse("1234"),
-        Err(UnlockError::PinWithoutHash {
-            code: "1234".into()
-        })
-    );
-    assert_eq!(
-        UnlockCode::parse("1#2#"),
-        Err(UnlockError::BadKey {
-            code: "1#2#".into(),
-            found: '#'
-        })
-    );
-    assert_eq!(
-        UnlockCode::parse("x"),
-        Err(UnlockError::BadKey {
-            code: "x".into(),
-            found: 'X'
-        })
-    );
+    assert_eq!(UnlockCode::parse("1234"), Err(UnlockError::PinWithoutHash { code: "1234".into() }));
+    assert_eq!(UnlockCode::parse("1#2#"), Err(UnlockError::BadKey { code: "1#2#".into(), found: '#' }));
+    assert_eq!(UnlockCode::parse("x"), Err(UnlockError::BadKey { code: "x".into(), found: 'X' }));
     let too_long = format!("{}#", "1".repeat(MAX_PIN_DIGITS + 1));
-    assert_eq!(
-        UnlockCode::parse(&too_long),
-        Err(UnlockError::PinTooLong { len: 33 })
-    );
-    assert!(
-        UnlockCode::parse("1234")
-            .unwrap_err()
-            .to_string()
-            .contains("1234#")
-    );
+    assert_eq!(UnlockCode::parse(&too_long), Err(UnlockError::PinTooLong { len: 33 }));
+    assert!(UnlockCode::parse("1234").unwrap_err().to_string().contains("1234#"));
 }
 
 #[test]
@@ -120,28 +86,14 @@ fn allow_list_ipv6_hosts_drop_the_port() {
 
 #[test]
 fn bad_allow_entries_are_refused_with_the_entry() {
-    for bad in [
-        "alice@home",
-        "sip:@home",
-        "sip:alice",
-        "*@",
-        "*@home:5060",
-        "<sip:alice@home>",
-        "*@a;b",
-    ] {
+    for bad in ["alice@home", "sip:@home", "sip:alice", "*@", "*@home:5060", "<sip:alice@home>", "*@a;b"] {
         let err = AllowEntry::parse(bad).unwrap_err();
-        assert!(
-            matches!(err, UnlockError::BadAllowEntry { .. }),
-            "{bad}: {err:?}"
-        );
+        assert!(matches!(err, UnlockError::BadAllowEntry { .. }), "{bad}: {err:?}");
         assert!(err.to_string().contains(bad), "{err}");
     }
     assert_eq!(
         AllowEntry::parse("sip:alice@Home:5060;transport=tcp"),
-        Ok(AllowEntry::User {
-            user: "alice".into(),
-            host: "home".into()
-        })
+        Ok(AllowEntry::User { user: "alice".into(), host: "home".into() })
     );
 }
 
@@ -151,16 +103,8 @@ fn single_digit_code_opens_on_that_digit() {
     let mut s = sequencer("#");
     assert_eq!(s.handle_digit(t0, "c1", ALICE, '#'), Some(Opened));
     assert_eq!(s.handle_digit(t0, "c1", ALICE, '5'), Some(WrongCode));
-    assert_eq!(
-        s.handle_digit(t0, "c1", ALICE, 'x'),
-        None,
-        "not a DTMF key: not an entry"
-    );
-    assert_eq!(
-        s.next_timeout(),
-        None,
-        "single digits leave nothing pending"
-    );
+    assert_eq!(s.handle_digit(t0, "c1", ALICE, 'x'), None, "not a DTMF key: not an entry");
+    assert_eq!(s.next_timeout(), None, "single digits leave nothing pending");
 }
 
 #[test]
@@ -171,18 +115,9 @@ fn pin_collects_until_hash() {
     assert_eq!(s.next_timeout(), Some(t0 + ms(300) + ms(3000)));
     assert_eq!(s.handle_digit(t0 + ms(400), "c1", ALICE, '#'), Some(Opened));
     assert_eq!(s.next_timeout(), None);
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(1000), "c1", ALICE, "1235#"),
-        [WrongCode]
-    );
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(2000), "c1", ALICE, "12345#"),
-        [WrongCode]
-    );
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(3000), "c1", ALICE, "123#"),
-        [WrongCode]
-    );
+    assert_eq!(type_keys(&mut s, t0 + ms(1000), "c1", ALICE, "1235#"), [WrongCode]);
+    assert_eq!(type_keys(&mut s, t0 + ms(2000), "c1", ALICE, "12345#"), [WrongCode]);
+    assert_eq!(type_keys(&mut s, t0 + ms(3000), "c1", ALICE, "123#"), [WrongCode]);
 }
 
 #[test]
@@ -190,10 +125,7 @@ fn lone_hash_is_not_an_entry_for_a_pin() {
     let t0 = Instant::now();
     let mut s = sequencer("1234#");
     assert_eq!(type_keys(&mut s, t0, "c1", ALICE, "###"), []);
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(500), "c1", ALICE, "1234#"),
-        [Opened]
-    );
+    assert_eq!(type_keys(&mut s, t0 + ms(500), "c1", ALICE, "1234#"), [Opened]);
 }
 
 #[test]
@@ -203,19 +135,10 @@ fn two_calls_do_not_mix_digits() {
     for (i, (a, b)) in "1234".chars().zip("9999".chars()).enumerate() {
         let at = t0 + ms(100 * i as u64);
         assert_eq!(s.handle_digit(at, "call-a", ALICE, a), None);
-        assert_eq!(
-            s.handle_digit(at, "call-b", "sip:bob@cloud.example", b),
-            None
-        );
+        assert_eq!(s.handle_digit(at, "call-b", "sip:bob@cloud.example", b), None);
     }
-    assert_eq!(
-        s.handle_digit(t0 + ms(500), "call-b", "sip:bob@cloud.example", '#'),
-        Some(WrongCode)
-    );
-    assert_eq!(
-        s.handle_digit(t0 + ms(600), "call-a", ALICE, '#'),
-        Some(Opened)
-    );
+    assert_eq!(s.handle_digit(t0 + ms(500), "call-b", "sip:bob@cloud.example", '#'), Some(WrongCode));
+    assert_eq!(s.handle_digit(t0 + ms(600), "call-a", ALICE, '#'), Some(Opened));
 }
 
 #[test]
@@ -231,19 +154,9 @@ fn inter_digit_timeout_clears_a_partial_pin_without_a_failure() {
         assert_eq!(s.next_timeout(), None);
         start = deadline + ms(10);
     }
-    assert!(
-        !s.is_locked_out(start),
-        "abandoned entries are not failures"
-    );
-    assert_eq!(
-        type_keys(&mut s, start, "c1", ALICE, "34#"),
-        [WrongCode],
-        "\"12\" was cleared"
-    );
-    assert_eq!(
-        type_keys(&mut s, start + ms(500), "c1", ALICE, "1234#"),
-        [Opened]
-    );
+    assert!(!s.is_locked_out(start), "abandoned entries are not failures");
+    assert_eq!(type_keys(&mut s, start, "c1", ALICE, "34#"), [WrongCode], "\"12\" was cleared");
+    assert_eq!(type_keys(&mut s, start + ms(500), "c1", ALICE, "1234#"), [Opened]);
 }
 
 #[test]
@@ -252,10 +165,7 @@ fn a_late_timeout_call_still_clears_before_the_next_digit() {
     let mut s = sequencer("1234#");
     type_keys(&mut s, t0, "c1", ALICE, "12");
     // No handle_timeout call: the next key, 5 s later, starts a fresh entry.
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(5000), "c1", ALICE, "1234#"),
-        [Opened]
-    );
+    assert_eq!(type_keys(&mut s, t0 + ms(5000), "c1", ALICE, "1234#"), [Opened]);
 }
 
 #[test]
@@ -263,34 +173,16 @@ fn wrong_pin_three_times_locks_out_even_the_right_pin_until_it_ends() {
     let t0 = Instant::now();
     let mut s = sequencer("1234#");
     for i in 0..3 {
-        assert_eq!(
-            type_keys(&mut s, t0 + ms(1000 * i), "c1", ALICE, "0000#"),
-            [WrongCode]
-        );
+        assert_eq!(type_keys(&mut s, t0 + ms(1000 * i), "c1", ALICE, "0000#"), [WrongCode]);
     }
     let locked_at = t0 + ms(2400);
     assert!(s.is_locked_out(locked_at));
     assert_eq!(s.locked_until(), Some(locked_at + ms(60_000)));
     assert_eq!(s.next_timeout(), Some(locked_at + ms(60_000)));
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(5000), "c1", ALICE, "1234#"),
-        [LockedOut]
-    );
-    assert_eq!(
-        type_keys(
-            &mut s,
-            t0 + ms(6000),
-            "c2",
-            "sip:bob@cloud.example",
-            "1234#"
-        ),
-        [LockedOut]
-    );
+    assert_eq!(type_keys(&mut s, t0 + ms(5000), "c1", ALICE, "1234#"), [LockedOut]);
+    assert_eq!(type_keys(&mut s, t0 + ms(6000), "c2", "sip:bob@cloud.example", "1234#"), [LockedOut]);
     let just_before = locked_at + ms(59_000);
-    assert_eq!(
-        type_keys(&mut s, just_before, "c1", ALICE, "1234#"),
-        [LockedOut]
-    );
+    assert_eq!(type_keys(&mut s, just_before, "c1", ALICE, "1234#"), [LockedOut]);
     let after = locked_at + ms(60_000);
     s.handle_timeout(after);
     assert!(!s.is_locked_out(after));
@@ -305,10 +197,7 @@ fn failures_outside_the_window_are_forgotten() {
     type_keys(&mut s, t0, "c1", ALICE, "0#");
     type_keys(&mut s, t0 + ms(30_000), "c1", ALICE, "0#");
     type_keys(&mut s, t0 + ms(60_100), "c1", ALICE, "0#");
-    assert!(
-        !s.is_locked_out(t0 + ms(60_300)),
-        "the first failure left the window"
-    );
+    assert!(!s.is_locked_out(t0 + ms(60_300)), "the first failure left the window");
     type_keys(&mut s, t0 + ms(61_000), "c1", ALICE, "0#");
     assert!(s.is_locked_out(t0 + ms(61_200)));
 }
@@ -317,28 +206,13 @@ fn failures_outside_the_window_are_forgotten() {
 fn success_clears_the_failure_count() {
     let t0 = Instant::now();
     let mut s = sequencer("#");
-    let keys = [
-        ('1', WrongCode),
-        ('2', WrongCode),
-        ('#', Opened),
-        ('3', WrongCode),
-        ('4', WrongCode),
-    ];
+    let keys = [('1', WrongCode), ('2', WrongCode), ('#', Opened), ('3', WrongCode), ('4', WrongCode)];
     for (i, (key, outcome)) in keys.into_iter().enumerate() {
-        assert_eq!(
-            s.handle_digit(t0 + ms(i as u64), "c1", ALICE, key),
-            Some(outcome)
-        );
+        assert_eq!(s.handle_digit(t0 + ms(i as u64), "c1", ALICE, key), Some(outcome));
     }
     assert!(!s.is_locked_out(t0 + ms(10)));
-    assert_eq!(
-        s.handle_digit(t0 + ms(10), "c1", ALICE, '5'),
-        Some(WrongCode)
-    );
-    assert_eq!(
-        s.handle_digit(t0 + ms(11), "c1", ALICE, '#'),
-        Some(LockedOut)
-    );
+    assert_eq!(s.handle_digit(t0 + ms(10), "c1", ALICE, '5'), Some(WrongCode));
+    assert_eq!(s.handle_digit(t0 + ms(11), "c1", ALICE, '#'), Some(LockedOut));
 }
 
 #[test]
@@ -347,30 +221,15 @@ fn caller_not_on_the_list_never_opens_and_does_not_lock_others_out() {
     let mut s = sequencer("1234#");
     for i in 0..10 {
         let at = t0 + ms(1000 * i);
-        assert_eq!(
-            type_keys(&mut s, at, "evil", MALLORY, "1234#"),
-            [NotAllowed]
-        );
-        assert_eq!(
-            type_keys(&mut s, at, "evil", MALLORY, "0000#"),
-            [NotAllowed]
-        );
+        assert_eq!(type_keys(&mut s, at, "evil", MALLORY, "1234#"), [NotAllowed]);
+        assert_eq!(type_keys(&mut s, at, "evil", MALLORY, "0000#"), [NotAllowed]);
     }
     assert!(!s.is_locked_out(t0 + ms(20_000)));
-    assert_eq!(
-        type_keys(&mut s, t0 + ms(20_000), "c1", ALICE, "1234#"),
-        [Opened]
-    );
+    assert_eq!(type_keys(&mut s, t0 + ms(20_000), "c1", ALICE, "1234#"), [Opened]);
 
     let mut single = sequencer("#");
-    assert_eq!(
-        single.handle_digit(t0, "evil", MALLORY, '#'),
-        Some(NotAllowed)
-    );
-    assert_eq!(
-        single.handle_digit(t0, "evil", "garbage", '#'),
-        Some(NotAllowed)
-    );
+    assert_eq!(single.handle_digit(t0, "evil", MALLORY, '#'), Some(NotAllowed));
+    assert_eq!(single.handle_digit(t0, "evil", "garbage", '#'), Some(NotAllowed));
 }
 
 #[test]
@@ -406,10 +265,7 @@ fn zero_max_failures_never_locks_out() {
     config.max_failures = 0;
     let mut s = UnlockSequencer::new(config);
     for i in 0..20 {
-        assert_eq!(
-            s.handle_digit(t0 + ms(i), "c1", ALICE, '1'),
-            Some(WrongCode)
-        );
+        assert_eq!(s.handle_digit(t0 + ms(i), "c1", ALICE, '1'), Some(WrongCode));
     }
     assert_eq!(s.handle_digit(t0 + ms(20), "c1", ALICE, '#'), Some(Opened));
 }
@@ -425,10 +281,7 @@ fn overlong_entry_is_wrong_even_if_it_starts_with_the_pin() {
         at += ms(10);
     }
     assert_eq!(s.handle_digit(at, "c1", ALICE, '#'), Some(WrongCode));
-    assert_eq!(
-        type_keys(&mut s, at + ms(10), "c1", ALICE, &(pin + "#")),
-        [Opened]
-    );
+    assert_eq!(type_keys(&mut s, at + ms(10), "c1", ALICE, &(pin + "#")), [Opened]);
 }
 
 #[test]
@@ -446,19 +299,12 @@ fn message_body_counts_as_the_code() {
     let t0 = Instant::now();
     let mut s = sequencer("1234#");
     assert_eq!(s.handle_message(t0, ALICE, "  unlock\r\n"), Some(Opened));
-    assert_eq!(
-        s.handle_message(t0, ALICE, "hello"),
-        None,
-        "a chat message is not an entry"
-    );
+    assert_eq!(s.handle_message(t0, ALICE, "hello"), None, "a chat message is not an entry");
     assert_eq!(s.handle_message(t0, MALLORY, "unlock"), Some(NotAllowed));
     for i in 0..3 {
         type_keys(&mut s, t0 + ms(100 * i), "c1", ALICE, "0#");
     }
-    assert_eq!(
-        s.handle_message(t0 + ms(500), ALICE, "unlock"),
-        Some(LockedOut)
-    );
+    assert_eq!(s.handle_message(t0 + ms(500), ALICE, "unlock"), Some(LockedOut));
 
     let mut config = UnlockConfig::new("#", &[ALICE]).unwrap();
     config.message_body = None;
@@ -466,24 +312,14 @@ fn message_body_counts_as_the_code() {
     assert_eq!(off.handle_message(t0, ALICE, "unlock"), None);
     config.message_body = Some(" ".into());
     let mut off = UnlockSequencer::new(config);
-    assert_eq!(
-        off.handle_message(t0, ALICE, ""),
-        None,
-        "an empty body never matches"
-    );
+    assert_eq!(off.handle_message(t0, ALICE, ""), None, "an empty body never matches");
 }
 
 #[test]
 fn outcome_names_match_the_control_socket() {
-    let names: Vec<&str> = [Opened, WrongCode, NotAllowed, LockedOut]
-        .iter()
-        .map(|o| o.as_str())
-        .collect();
+    let names: Vec<&str> = [Opened, WrongCode, NotAllowed, LockedOut].iter().map(|o| o.as_str()).collect();
     assert_eq!(names, ["opened", "wrong_code", "not_allowed", "locked_out"]);
-    assert_eq!(
-        serde_json::to_string(&NotAllowed).unwrap(),
-        "\"not_allowed\""
-    );
+    assert_eq!(serde_json::to_string(&NotAllowed).unwrap(), "\"not_allowed\"");
 }
 
 #[test]

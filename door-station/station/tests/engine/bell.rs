@@ -4,7 +4,7 @@ use std::time::Duration;
 use door_station::engine::{Command, EndReason, Event, Input, MediaCommand};
 use ds_sip::{Method, Request};
 
-use crate::harness::{answer, config, phone_sdp, plain, Harness, PROXY};
+use crate::harness::{Harness, PROXY, answer, config, phone_sdp, plain};
 
 fn alice() -> SocketAddr {
     "127.0.0.1:15066".parse().unwrap()
@@ -41,7 +41,9 @@ fn started_early(media: &[MediaCommand]) -> Vec<(String, Option<SocketAddr>)> {
     media
         .iter()
         .filter_map(|m| match m {
-            MediaCommand::StartEarly { dialog, paths, .. } => Some((dialog.clone(), paths.video.as_ref().map(|v| v.remote))),
+            MediaCommand::StartEarly { dialog, paths, .. } => {
+                Some((dialog.clone(), paths.video.as_ref().map(|v| v.remote)))
+            }
             _ => None,
         })
         .collect()
@@ -55,7 +57,17 @@ fn invite_offers_audio_and_sendonly_h264_through_the_proxy() {
     assert_eq!(dest.addr, PROXY.parse().unwrap());
     assert_eq!(invite.uri, "sip:everyone@home");
     let sdp = String::from_utf8(invite.body.clone()).unwrap();
-    for needle in ["m=audio 20000 RTP/AVP", "opus/48000/2", "PCMU/8000", "PCMA/8000", "telephone-event", "m=video 20002", "H264/90000", "packetization-mode=1", "a=sendonly"] {
+    for needle in [
+        "m=audio 20000 RTP/AVP",
+        "opus/48000/2",
+        "PCMU/8000",
+        "PCMA/8000",
+        "telephone-event",
+        "m=video 20002",
+        "H264/90000",
+        "packetization-mode=1",
+        "a=sendonly",
+    ] {
         assert!(sdp.contains(needle), "{needle} missing in\n{sdp}");
     }
     assert!(matches!(&h.take_events()[..], [Event::Ringing { target, .. }] if target == "sip:everyone@home"));
@@ -73,7 +85,10 @@ fn two_forks_with_sdp_get_early_media_and_the_first_200_wins() {
     let media = h.take_media();
     assert_eq!(
         started_early(&media),
-        vec![("a".into(), Some("127.0.0.1:16200".parse().unwrap())), ("b".into(), Some("127.0.0.1:16300".parse().unwrap()))]
+        vec![
+            ("a".into(), Some("127.0.0.1:16200".parse().unwrap())),
+            ("b".into(), Some("127.0.0.1:16300".parse().unwrap()))
+        ]
     );
     let early: Vec<_> = h.take_events().into_iter().filter(|e| matches!(e, Event::EarlyMedia { .. })).collect();
     assert_eq!(early.len(), 2);
@@ -87,7 +102,11 @@ fn two_forks_with_sdp_get_early_media_and_the_first_200_wins() {
     assert_eq!(ack.headers.cseq().unwrap().0, invite.headers.cseq().unwrap().0);
     assert!(ack.headers.to().unwrap().tag() == Some("a"));
     let media = h.take_media();
-    assert!(media.iter().any(|m| matches!(m, MediaCommand::Answered { dialog, paths, .. } if dialog == "a" && paths.audio.is_some())));
+    assert!(
+        media.iter().any(
+            |m| matches!(m, MediaCommand::Answered { dialog, paths, .. } if dialog == "a" && paths.audio.is_some())
+        )
+    );
     assert!(media.iter().any(|m| matches!(m, MediaCommand::StopDialog { dialog, .. } if dialog == "b")));
     assert!(!media.iter().any(|m| matches!(m, MediaCommand::StopDialog { dialog, .. } if dialog == "a")));
     assert!(h.take_events().iter().any(|e| matches!(e, Event::Answered { by, .. } if by.contains("phone-a"))));

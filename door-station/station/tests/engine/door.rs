@@ -4,7 +4,7 @@ use door_station::engine::{CallId, Command, DtmfVia, Event, Input, RelayCommand,
 use door_station::unlock::UnlockConfig;
 use ds_sip::{Message, Method, Request};
 
-use crate::harness::{config, Harness};
+use crate::harness::{Harness, config};
 use crate::incoming::{call_in, in_dialog};
 
 fn info(invite: &Request, to: &str, cseq: u32, content_type: &str, body: &str) -> Message {

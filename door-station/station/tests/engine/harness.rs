@@ -5,11 +5,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use door_station::engine::{
-    Engine, EngineConfig, Event, Input, MediaCommand, Output, RelayCommand,
-};
+use door_station::engine::{Engine, EngineConfig, Event, Input, MediaCommand, Output, RelayCommand};
 use door_station::unlock::{AllowList, UnlockConfig};
-use ds_sip::message::intake::{parse_datagram, Intake};
+use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::transaction::Peer;
 use ds_sip::{Message, Method, Request, Response};
 

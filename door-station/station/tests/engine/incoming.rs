@@ -1,7 +1,7 @@
 use door_station::engine::{Event, MediaCommand};
 use ds_sip::{Message, Method, Request};
 
-use crate::harness::{config, phone_sdp, Harness};
+use crate::harness::{Harness, config, phone_sdp};
 
 /// An INVITE to the station from `user@home`, with an offer.
 pub fn invite_from(user: &str, n: u32) -> Request {
@@ -86,7 +86,11 @@ fn without_an_ack_the_call_ends_with_bye_after_64_t1() {
     h.advance(std::time::Duration::from_millis(1));
     let (dest, _) = h.take_requests(Method::Bye).pop().expect("BYE when no ACK came");
     assert_eq!(dest.addr, "127.0.0.1:15066".parse().unwrap(), "to the caller's Contact");
-    assert!(h.take_events().iter().any(|e| matches!(e, Event::Ended { reason: door_station::engine::EndReason::Error, .. })));
+    assert!(
+        h.take_events()
+            .iter()
+            .any(|e| matches!(e, Event::Ended { reason: door_station::engine::EndReason::Error, .. }))
+    );
 }
 
 #[test]

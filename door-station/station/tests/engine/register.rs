@@ -3,7 +3,7 @@ use std::time::Duration;
 use door_station::engine::Event;
 use ds_sip::Method;
 
-use crate::harness::{config, plain, Harness, PROXY};
+use crate::harness::{Harness, PROXY, config, plain};
 
 const CHALLENGE: &str = r#"Digest realm="home", nonce="n1", qop="auth", algorithm=MD5"#;
 
@@ -39,7 +39,8 @@ fn challenge_answered_then_refreshed_at_half_the_granted_time() {
     }
     assert_ne!(second.headers.top_via().unwrap().branch(), first.headers.top_via().unwrap().branch());
 
-    let ok = plain(&second, 200).with_header("Contact", format!("<{}>;expires=120", second.headers.contact().unwrap().uri));
+    let ok =
+        plain(&second, 200).with_header("Contact", format!("<{}>;expires=120", second.headers.contact().unwrap().uri));
     h.reply(ok);
     assert_eq!(h.take_events(), vec![Event::Registered { aor: "sip:door@home".into(), expires: 120 }]);
     assert!(h.engine.status().registered);

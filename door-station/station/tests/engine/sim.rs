@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use door_station::engine::{Command, EndReason, Engine, Event, Input, MediaCommand, Output};
-use ds_sip::message::intake::{parse_datagram, Intake};
+use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::testkit::{Callee, ForkingProxy, Link, Party, Script, Sim};
 use ds_sip::transaction::Peer;
 
@@ -28,7 +28,13 @@ struct Station {
 impl Station {
     fn new(t0: Instant) -> Station {
         let engine = Engine::new(config(), t0, 11);
-        let mut s = Station { engine, peer: Peer::udp(STATION.parse().unwrap()), out: VecDeque::new(), media: Vec::new(), events: Vec::new() };
+        let mut s = Station {
+            engine,
+            peer: Peer::udp(STATION.parse().unwrap()),
+            out: VecDeque::new(),
+            media: Vec::new(),
+            events: Vec::new(),
+        };
         s.collect();
         s
     }
@@ -131,7 +137,11 @@ fn forked_call_under_loss_gets_early_media_from_both_and_one_answer() {
     sim.get_mut::<Station>(station).input(now, Input::Command(Command::Hangup));
     sim.run_until(now + Duration::from_secs(10));
     assert_eq!(sim.get::<Callee>(a).byes, 1, "the BYE went through the Record-Route proxy");
-    let ended = sim.get::<Station>(station).events.iter().any(|e| matches!(e, Event::Ended { reason: EndReason::LocalHangup, .. }));
+    let ended = sim
+        .get::<Station>(station)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Ended { reason: EndReason::LocalHangup, .. }));
     assert!(ended);
 }
 

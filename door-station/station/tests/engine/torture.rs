@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use door_station::engine::Input;
-use ds_sip::message::intake::{parse_datagram, Intake};
+use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::{Message, Method};
 
-use crate::harness::{answer, config, phone_sdp, proxy, Harness};
+use crate::harness::{Harness, answer, config, phone_sdp, proxy};
 
 fn torture_messages() -> Vec<(String, Message)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sip-core/tests/rfc4475");

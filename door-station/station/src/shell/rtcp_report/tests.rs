@@ -21,10 +21,22 @@ fn reports_come_every_half_to_one_and_a_half_intervals_on_a_fake_clock() {
     assert!(gaps.len() > 40, "the interval is randomised");
     let again: Vec<_> = {
         let mut t = ReportTimer::new(t0, REPORT_INTERVAL, 7);
-        (0..3).map(|_| { let n = t.next_timeout(); t.handle_timeout(n); n }).collect()
+        (0..3)
+            .map(|_| {
+                let n = t.next_timeout();
+                t.handle_timeout(n);
+                n
+            })
+            .collect()
     };
     let mut t = ReportTimer::new(t0, REPORT_INTERVAL, 7);
-    let same: Vec<_> = (0..3).map(|_| { let n = t.next_timeout(); t.handle_timeout(n); n }).collect();
+    let same: Vec<_> = (0..3)
+        .map(|_| {
+            let n = t.next_timeout();
+            t.handle_timeout(n);
+            n
+        })
+        .collect();
     assert_eq!(again, same, "the same seed gives the same schedule");
 }
 
@@ -48,9 +60,15 @@ fn a_sender_report_carries_the_block_and_the_cname() {
     let packets = parse(&compound(0x1234, Some(info), block, "door@station"));
     assert_eq!(packets.len(), 2);
     let sr = packets[0].as_any().downcast_ref::<SenderReport>().expect("SR first");
-    assert_eq!((sr.ssrc, sr.ntp_time, sr.rtp_time, sr.packet_count, sr.octet_count), (0x1234, 42 << 32, 9000, 10, 1200));
+    assert_eq!(
+        (sr.ssrc, sr.ntp_time, sr.rtp_time, sr.packet_count, sr.octet_count),
+        (0x1234, 42 << 32, 9000, 10, 1200)
+    );
     let b = &sr.reports[0];
-    assert_eq!((b.ssrc, b.total_lost, b.last_sequence_number, b.last_sender_report), (0xabcd, 1, 0x1_0002, 0x3344_5566));
+    assert_eq!(
+        (b.ssrc, b.total_lost, b.last_sequence_number, b.last_sender_report),
+        (0xabcd, 1, 0x1_0002, 0x3344_5566)
+    );
     assert_eq!(b.delay, 32768, "DLSR is in 1/65536 s");
     assert_eq!(b.fraction_lost, 51, "1 of 5 lost");
     let sdes = packets[1].as_any().downcast_ref::<SourceDescription>().expect("SDES second");

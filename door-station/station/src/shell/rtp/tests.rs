@@ -16,11 +16,20 @@ fn call(id: &str) -> ActiveCall {
 /// The datagrams of one key press: every update once, the end three times.
 fn key_press(tx: &mut RtpSender, key: char, start: u32) -> Vec<Vec<u8>> {
     let packets = DtmfEncoder::new(8000).key_press(Digit::from_char(key).unwrap(), Duration::from_millis(120));
-    packets.into_iter().map(|p| marshal(&tx.packet_with_type(TE, start, p.marker, p.payload)).unwrap().to_vec()).collect()
+    packets
+        .into_iter()
+        .map(|p| marshal(&tx.packet_with_type(TE, start, p.marker, p.payload)).unwrap().to_vec())
+        .collect()
 }
 
 fn digits(inputs: &[Input]) -> Vec<char> {
-    inputs.iter().filter_map(|i| match i { Input::Dtmf { digit, .. } => Some(*digit), _ => None }).collect()
+    inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Dtmf { digit, .. } => Some(*digit),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -73,7 +82,11 @@ fn activity_is_reported_once_a_second_per_call_and_not_without_a_call() {
     assert_eq!(activity(rx.on_datagram(t0, &pcmu(), Some(&call("c1")), true)), 1);
     assert_eq!(activity(rx.on_datagram(t0 + Duration::from_millis(999), &pcmu(), Some(&call("c1")), true)), 0);
     assert_eq!(activity(rx.on_datagram(t0 + Duration::from_millis(1000), &pcmu(), Some(&call("c1")), true)), 1);
-    assert_eq!(activity(rx.on_datagram(t0 + Duration::from_millis(1001), &pcmu(), Some(&call("c2")), true)), 1, "a new call at once");
+    assert_eq!(
+        activity(rx.on_datagram(t0 + Duration::from_millis(1001), &pcmu(), Some(&call("c2")), true)),
+        1,
+        "a new call at once"
+    );
     assert_eq!(activity(rx.on_datagram(t0, b"not rtp", Some(&call("c3")), true)), 0);
 }
 

@@ -277,7 +277,7 @@ fn kamailio_as_the_cloud_rings_a_remote_member() {
     let dir = fresh_dir("cloud");
     let routes = "<sip:everyone@home> <sip:alice@home>, <sip:carol@sip.test>\n";
     let config = write_config_with(&dir, routes, &format!("sip:{KAMAILIO}"));
-    let mut kamailio = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/kamailio/run.sh"))
+    let mut kamailio = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/kamailio/run.sh"))
         .envs([
             ("LISTEN", format!("udp:{KAMAILIO}")),
             ("TIMEOUT", "40".into()),

@@ -17,7 +17,7 @@
 
 pub mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ds_sip::transaction::Peer;
 use ds_sip::{NameAddr, Request, Response};
@@ -112,19 +112,23 @@ struct Update {
 pub struct Registrar {
     limits: ExpiryLimits,
     bindings: BTreeMap<Aor, Vec<Binding>>,
+    /// Every binding's expiry with its AOR, soonest first: expiry and the next
+    /// wake-up visit only what is due instead of scanning every binding.
+    expiries: BTreeSet<(u64, Aor)>,
     dirty: bool,
 }
 
 impl Registrar {
     /// An empty registrar.
     pub fn new(limits: ExpiryLimits) -> Registrar {
-        Registrar { limits, bindings: BTreeMap::new(), dirty: false }
+        Registrar { limits, bindings: BTreeMap::new(), expiries: BTreeSet::new(), dirty: false }
     }
 
     /// A registrar holding `bindings` (from the store), minus those expired at `now_s`.
     pub fn restore(limits: ExpiryLimits, bindings: Vec<(Aor, Binding)>, now_s: u64) -> Registrar {
         let mut r = Registrar::new(limits);
         for (aor, b) in bindings.into_iter().filter(|(_, b)| b.expires_at_s > now_s) {
+            r.expiries.insert((b.expires_at_s, aor.clone()));
             r.bindings.entry(aor).or_default().push(b);
         }
         r
@@ -161,6 +165,9 @@ impl Registrar {
             return Err(RegisterError::OutOfOrder { call_id, stored: b.cseq, got: cseq });
         }
         let list = self.bindings.entry(aor.clone()).or_default();
+        for b in list.iter() {
+            self.expiries.remove(&(b.expires_at_s, aor.clone()));
+        }
         if wildcard {
             list.clear();
         }
@@ -176,6 +183,7 @@ impl Registrar {
             list.sort_by_key(|b| std::cmp::Reverse(b.expires_at_s));
             list.truncate(MAX_BINDINGS_PER_AOR);
         }
+        self.expiries.extend(list.iter().map(|b| (b.expires_at_s, aor.clone())));
         if list.is_empty() {
             self.bindings.remove(aor);
         }
@@ -235,20 +243,25 @@ impl Registrar {
         live
     }
 
-    /// Drops bindings expired at `now_s`.
+    /// Drops bindings expired at `now_s`: only the AORs with a binding due are visited.
     pub fn expire(&mut self, now_s: u64) {
-        let before: usize = self.bindings.values().map(Vec::len).sum();
-        for list in self.bindings.values_mut() {
+        while let Some((at, _)) = self.expiries.first()
+            && *at <= now_s
+        {
+            let Some((_, aor)) = self.expiries.pop_first() else { break };
+            let Some(list) = self.bindings.get_mut(&aor) else { continue };
+            let before = list.len();
             list.retain(|b| b.expires_at_s > now_s);
+            self.dirty |= list.len() != before;
+            if list.is_empty() {
+                self.bindings.remove(&aor);
+            }
         }
-        self.bindings.retain(|_, l| !l.is_empty());
-        let after: usize = self.bindings.values().map(Vec::len).sum();
-        self.dirty |= after != before;
     }
 
     /// The earliest expiry, to wake the core for [`Registrar::expire`].
     pub fn next_expiry_s(&self) -> Option<u64> {
-        self.bindings.values().flatten().map(|b| b.expires_at_s).min()
+        self.expiries.first().map(|(at, _)| *at)
     }
 
     /// True once after each change; the shell then saves [`Registrar::snapshot`].

@@ -145,3 +145,36 @@ fn an_aor_keeps_at_most_sixteen_contacts() {
     assert_eq!(live.len(), MAX_BINDINGS_PER_AOR);
     assert!(live.iter().all(|b| b.contact.uri != "sip:a@10.0.0.0"), "the oldest went first");
 }
+
+/// The expiry index agrees with the bindings through refreshes, removals,
+/// wildcards, per-AOR truncation and expiry, against a brute-force scan.
+#[test]
+fn the_expiry_index_follows_every_change() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut r = Registrar::new(LIMITS);
+    let mut now = T0;
+    let mut cseq = 0;
+    for _ in 0..4000 {
+        now += rng.gen_range(0..40);
+        cseq += 1;
+        let who = Aor(format!("u{}@home", rng.gen_range(0..6)));
+        let contact = format!("<sip:x@10.0.0.{}>", rng.gen_range(0..20));
+        let req = match rng.gen_range(0..10) {
+            0 => register("c", cseq, &["*"], Some(0)),
+            1 => register("c", cseq, &[&contact], Some(0)),
+            _ => register("c", cseq, &[&contact], Some(rng.gen_range(60..400))),
+        };
+        r.register(now, &req, &who, src());
+        if rng.gen_bool(0.3) {
+            r.expire(now);
+        }
+        let brute = r.bindings.values().flatten().map(|b| b.expires_at_s).min();
+        assert_eq!(r.next_expiry_s(), brute);
+        let indexed: BTreeSet<(u64, Aor)> =
+            r.bindings.iter().flat_map(|(a, l)| l.iter().map(|b| (b.expires_at_s, a.clone()))).collect();
+        assert_eq!(r.expiries, indexed);
+    }
+    r.expire(now + 10_000);
+    assert!(r.is_empty() && r.expiries.is_empty());
+}

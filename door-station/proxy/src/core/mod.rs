@@ -29,7 +29,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ds_sip::message::intake::{Intake, parse_datagram};
-use ds_sip::transaction::{Peer, Timers, TransactionKey, TransactionLayer, TxEvent, TxOutput};
+use ds_sip::transaction::{
+    Peer, Timers, TransactionKey, TransactionLayer, TxEvent, TxOutput, shrink_after_burst, shrink_queue_after_burst,
+};
 use ds_sip::{Message, Response};
 
 use crate::auth::Authenticator;
@@ -158,7 +160,11 @@ impl Proxy {
 
     /// The next message to send.
     pub fn poll_output(&mut self) -> Option<Transmit> {
-        self.out.pop_front()
+        let next = self.out.pop_front();
+        if next.is_none() {
+            shrink_queue_after_burst(&mut self.out);
+        }
+        next
     }
 
     /// When to call [`Proxy::handle_timeout`].
@@ -217,6 +223,11 @@ impl Proxy {
         self.forks.len()
     }
 
+    /// Transactions alive (RFC 6026 keeps answered INVITEs for 64·T1).
+    pub fn active_transactions(&self) -> usize {
+        self.layer.len()
+    }
+
     /// Seconds since the epoch at `now`.
     fn epoch_s(&self, now: Instant) -> u64 {
         self.clock.1 + now.saturating_duration_since(self.clock.0).as_secs()
@@ -266,6 +277,8 @@ impl Proxy {
             for b in &ctx.branches {
                 self.branch_owner.remove(&b.key);
             }
+            shrink_after_burst(&mut self.forks);
+            shrink_after_burst(&mut self.branch_owner);
             let call_id = ctx.request.headers.call_id().unwrap_or_default();
             if let Some(plan) = self.relay.as_mut().filter(|p| !p.is_answered(call_id)) {
                 plan.end(call_id);

@@ -7,7 +7,7 @@ use super::non_invite_client::NonInviteClient;
 use super::non_invite_server::NonInviteServer;
 use super::outbox::{Ctx, Outbox};
 use super::timer::{Timer, TimerTable};
-use super::{Peer, Timers, TransactionError, TransactionKey, TxEvent, TxOutput};
+use super::{Peer, Timers, TransactionError, TransactionKey, TxEvent, TxOutput, shrink_after_burst};
 use crate::message::{Message, Method, Request, Response};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -302,6 +302,7 @@ impl TransactionLayer {
         if entry.tx.is_terminated() {
             self.deadlines.remove(entry.slot.take());
             self.txs.remove(key);
+            shrink_after_burst(&mut self.txs);
             self.out.event(TxEvent::Terminated { key: key.clone() });
         } else {
             self.deadlines.reschedule(&mut entry.slot, entry.table.next(), key);

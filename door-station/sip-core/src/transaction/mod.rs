@@ -254,3 +254,25 @@ pub enum TransactionError {
         why: &'static str,
     },
 }
+
+/// Gives back a table's memory once a burst has passed (a quarter full or
+/// less): a hash map never shrinks by itself, and a box that rang 2000
+/// phones in a minute should not hold that peak for good (proxies and
+/// user agents keep per-transaction tables beside the layer's too). Halving keeps
+/// the cost amortised: a table shrinks only after many removals.
+pub fn shrink_after_burst<K: Eq + std::hash::Hash, V>(table: &mut std::collections::HashMap<K, V>) {
+    const FLOOR: usize = 64;
+    if table.capacity() > FLOOR && table.len() * 4 <= table.capacity() {
+        table.shrink_to((table.len() * 2).max(FLOOR));
+    }
+}
+
+/// As [`shrink_after_burst`], for an output queue once it is drained: a
+/// timer that ends a thousand transactions at one instant queues a
+/// thousand events, and the queue should not keep that size.
+pub fn shrink_queue_after_burst<T>(queue: &mut std::collections::VecDeque<T>) {
+    const FLOOR: usize = 64;
+    if queue.is_empty() && queue.capacity() > FLOOR * 4 {
+        queue.shrink_to(FLOOR);
+    }
+}

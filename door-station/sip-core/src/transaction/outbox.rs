@@ -33,7 +33,11 @@ impl Outbox {
     }
 
     pub fn pop(&mut self) -> Option<TxOutput> {
-        self.0.pop_front()
+        let next = self.0.pop_front();
+        if next.is_none() {
+            super::shrink_queue_after_burst(&mut self.0);
+        }
+        next
     }
 }
 

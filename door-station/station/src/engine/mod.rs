@@ -55,6 +55,7 @@ mod register;
 mod requests;
 mod route;
 mod sdes;
+mod session;
 mod wire;
 
 pub use config::{Account, Backoff, CallConfig, EngineConfig, MediaConfig};

@@ -5,7 +5,8 @@
 //!   `a=recvonly` and stops sending), then resumes at a new address (127.0.0.2) and new ports;
 //! - a resident's call to the door (SIPp UAC) that holds with `c=0.0.0.0` (RFC 2543), resumes
 //!   with a re-INVITE without SDP (the station offers in its 200, the ACK answers) at a new
-//!   address, then sends an offer the station cannot take (488, the call goes on).
+//!   address, with a re-INVITE crossing the station's offer before that ACK (491), then sends
+//!   an offer the station cannot take (488, the call goes on).
 //!
 //! After each resume: the station's PCMU decodes to its 440 Hz tone at the new port and nothing
 //! more reaches the old one; the first video packet at the new port starts a decodable
@@ -243,8 +244,9 @@ fn a_call_to_the_door_holds_with_c_0_resumes_without_sdp_and_survives_a_488() {
 
     let incoming = st.events.wait("incoming", secs(10), "SIPp's INVITE from alice");
     assert_eq!(incoming["accepted"], true, "{incoming}");
-    let moves = ("hold with c=0.0.0.0 answered", "resumed by the ACK's answer");
+    let moves = ("hold with c=0.0.0.0 answered", "refused 491");
     let station_audio = across_the_move(&peer, &actions, moves, 0x3333_3333);
+    wait_file(&actions, "resumed by the ACK's answer", secs(1), "the ACK answering the station's offer");
     send_tone(&peer.b_audio.socket, station_audio, TONE_AFTER, 60, 0x4444_4444);
     wait_file(&actions, "G.729-only offer refused 488", secs(10), "the offer the station cannot take");
     let unlock = st.events.wait("unlock", secs(10), "the INFO # after the 488");
@@ -259,7 +261,8 @@ fn a_call_to_the_door_holds_with_c_0_resumes_without_sdp_and_survives_a_488() {
 
     let sip = cap.sip();
     let ack = |n: usize, what: &str| nth_from(&sip, sipp_port, n, what, |p| p.method == "ACK").time;
-    let (held, moved, refused) = (ack(1, "ACK of the hold"), ack(2, "ACK with the answer"), ack(3, "ACK of the 488"));
+    let held = ack(1, "ACK of the hold");
+    let (moved, refused) = (ack(3, "ACK with the answer"), ack(4, "ACK of the 488"));
     let got = peer.finish();
     let after_488 = got.b_audio.iter().filter(|r| r.epoch > refused).count();
     assert!(after_488 > 0, "no audio reached the new address after the 488: the session was lost");

@@ -62,6 +62,11 @@ impl PeerMedia {
         }
     }
 
+    /// The ports before the move: audio, its RTCP, video, its RTCP.
+    fn old_ports(&self) -> [u16; 4] {
+        [&self.a_audio, &self.a_rtcp, &self.a_video, &self.a_video_rtcp].map(RtpSink::port)
+    }
+
     /// The SIPp globals naming these sockets.
     fn vars(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -76,11 +81,11 @@ impl PeerMedia {
         ]
     }
 
+    /// What arrived; the old video and RTCP ports are judged from the capture.
     fn finish(self) -> Finished {
+        drop((self.a_rtcp.finish_raw(), self.a_video.finish_raw(), self.a_video_rtcp.finish_raw()));
         Finished {
             a_audio: self.a_audio.finish(),
-            a_video: self.a_video.finish(),
-            a_rtcp: [self.a_rtcp.finish_raw(), self.a_video_rtcp.finish_raw()].concat(),
             b_audio: self.b_audio.finish(),
             b_video: self.b_video.finish(),
             b_rtcp: self.b_rtcp.finish_raw(),
@@ -92,8 +97,6 @@ impl PeerMedia {
 /// What reached the peer's sockets.
 struct Finished {
     a_audio: Vec<Received>,
-    a_video: Vec<Received>,
-    a_rtcp: Vec<Datagram>,
     b_audio: Vec<Received>,
     b_video: Vec<Received>,
     b_rtcp: Vec<Datagram>,
@@ -114,8 +117,11 @@ fn station(h: &mut Harness, rtp_min: u16, outbound: Option<u16>) -> (Station, st
     (start_station(h, &spec), speaker)
 }
 
-fn capture(h: &mut Harness, station: u16, sipp: u16) -> Capture {
-    start_capture(h, &format!("udp and (port {station} or port {sipp})"), 90, &[station, sipp])
+/// SIP, and everything to the peer's old ports (the kernel's time stamps order those
+/// datagrams against the SIP messages).
+fn capture(h: &mut Harness, station: u16, sipp: u16, peer: &PeerMedia) -> Capture {
+    let old: Vec<String> = peer.old_ports().iter().map(|p| format!(" or port {p}")).collect();
+    start_capture(h, &format!("udp and (port {station} or port {sipp}{})", old.concat()), 90, &[station, sipp])
 }
 
 /// The peer's tone from `sock` to the station's audio port, new SSRC each time.
@@ -161,10 +167,13 @@ fn toned_windows(speaker: &Path, freq: f64) -> usize {
 }
 
 /// What must hold after a move at `moved` (epoch seconds of the peer's ACK that completed it),
-/// with the hold (nothing sent) from `held`.
-fn check_move(got: &Finished, held: f64, moved: f64) {
-    let late_a: Vec<_> = got.a_audio.iter().chain(&got.a_video).filter(|r| r.epoch > held).collect();
-    assert!(late_a.is_empty(), "{} RTP packets reached the old ports after the hold was ACKed", late_a.len());
+/// with the hold (nothing sent) from `held`; `old` are the old ports as [`PeerMedia::old_ports`].
+fn check_move(got: &Finished, cap: &Capture, old: [u16; 4], (held, moved): (f64, f64)) {
+    let [audio, rtcp, video, video_rtcp] = old.map(|p| cap.udp_to(p));
+    let late_rtp = audio.iter().chain(&video).filter(|&&t| t > held).count();
+    assert_eq!(late_rtp, 0, "RTP reached the old ports after the hold was ACKed");
+    let late_rtcp = rtcp.iter().chain(&video_rtcp).filter(|&&t| t > moved).count();
+    assert_eq!(late_rtcp, 0, "RTCP still went to the old a=rtcp ports after the move");
     assert!(!got.a_audio.is_empty(), "no audio before the hold: the old path never worked");
     let early_b = got.b_audio.iter().chain(&got.b_video).filter(|r| r.epoch < held).count();
     assert_eq!(early_b, 0, "RTP reached the new address during the hold");
@@ -181,8 +190,6 @@ fn check_move(got: &Finished, held: f64, moved: f64) {
     assert!(decoded.first_unit_decoded, "the first video at the new address is no decodable picture: {decoded:?}");
     assert_eq!(decoded.errors, 0, "{decoded:?}");
 
-    let old_rtcp = got.a_rtcp.iter().filter(|d| d.epoch > moved).count();
-    assert_eq!(old_rtcp, 0, "RTCP still went to the old a=rtcp ports after the move");
     let is_report = |d: &Datagram| d.bytes.len() >= 8 && matches!(d.bytes[1], 200 | 201);
     assert!(got.b_rtcp.iter().any(is_report), "no RTCP report at the new audio RTP port + 1");
     assert!(got.b_video_rtcp.iter().all(|d| d.epoch > moved), "video RTCP at the new address before the move");
@@ -194,7 +201,7 @@ fn the_bell_call_holds_with_sendonly_and_resumes_at_a_new_address() {
     let peer = PeerMedia::bind();
     let sipp_port = free_udp_port();
     let (mut st, speaker) = station(&mut h, 22000, Some(sipp_port));
-    let cap = capture(&mut h, st.spec.sip_port, sipp_port);
+    let cap = capture(&mut h, st.spec.sip_port, sipp_port, &peer);
     let uas = sipp_with_vars(&mut h, "uas", ("uas_reinvite.xml", sipp_port, None), "everyone", &peer.vars(), secs(80));
     let actions = h.log_file("uas.actions.log");
 
@@ -222,8 +229,8 @@ fn the_bell_call_holds_with_sendonly_and_resumes_at_a_new_address() {
     let sip = cap.sip();
     let hold_ack = nth_from(&sip, sipp_port, 0, "ACK of the hold", |p| p.method == "ACK");
     let resume_ack = nth_from(&sip, sipp_port, 1, "ACK of the resume", |p| p.method == "ACK");
-    let (held, moved) = (hold_ack.time, resume_ack.time);
-    check_move(&peer.finish(), held, moved);
+    let old = peer.old_ports();
+    check_move(&peer.finish(), &cap, old, (hold_ack.time, resume_ack.time));
     assert!(toned_windows(&speaker, TONE_BEFORE) >= 3, "the peer's tone before the hold is not on the speaker");
     let after = toned_windows(&speaker, TONE_AFTER);
     assert!(after >= 5, "the peer's tone from the new address is in only {after} windows of the speaker");
@@ -235,7 +242,7 @@ fn a_call_to_the_door_holds_with_c_0_resumes_without_sdp_and_survives_a_488() {
     let peer = PeerMedia::bind();
     let sipp_port = free_udp_port();
     let (mut st, speaker) = station(&mut h, 22100, None);
-    let cap = capture(&mut h, st.spec.sip_port, sipp_port);
+    let cap = capture(&mut h, st.spec.sip_port, sipp_port, &peer);
     let mut vars = peer.vars();
     vars.push(("caller", "alice".into()));
     let target = format!("127.0.0.1:{}", st.spec.sip_port);
@@ -263,10 +270,11 @@ fn a_call_to_the_door_holds_with_c_0_resumes_without_sdp_and_survives_a_488() {
     let ack = |n: usize, what: &str| nth_from(&sip, sipp_port, n, what, |p| p.method == "ACK").time;
     let held = ack(1, "ACK of the hold");
     let (moved, refused) = (ack(3, "ACK with the answer"), ack(4, "ACK of the 488"));
+    let old = peer.old_ports();
     let got = peer.finish();
     let after_488 = got.b_audio.iter().filter(|r| r.epoch > refused).count();
     assert!(after_488 > 0, "no audio reached the new address after the 488: the session was lost");
-    check_move(&got, held, moved);
+    check_move(&got, &cap, old, (held, moved));
     assert!(toned_windows(&speaker, TONE_BEFORE) >= 3, "the peer's tone before the hold is not on the speaker");
     let after = toned_windows(&speaker, TONE_AFTER);
     assert!(after >= 5, "the peer's tone from the new address is in only {after} windows of the speaker");

@@ -186,6 +186,8 @@ fn check_move(got: &Finished, cap: &Capture, old: [u16; 4], (held, moved): (f64,
 
     let streams = by_ssrc(&got.b_video);
     let (_, first) = streams.first().expect("no video at the new address");
+    let nal = first[0].packet.payload.first().map(|b| b & 0x1f);
+    assert!(matches!(nal, Some(7 | 24)), "the first video packet at the new address is NAL type {nal:?}, not SPS");
     let decoded = decode_h264(first);
     assert!(decoded.first_unit_decoded, "the first video at the new address is no decodable picture: {decoded:?}");
     assert_eq!(decoded.errors, 0, "{decoded:?}");

@@ -5,7 +5,8 @@
 //! - CANCEL: 200 when the INVITE's transaction exists (it has been answered
 //!   already: the station answers at once), else 481 (§9.2).
 //! - With a To tag: to the dialog it names, else 481 (§12.2.2); CSeq out of
-//!   order: 500.
+//!   order: 500. A re-INVITE or UPDATE goes to the dialog's media session
+//!   (200, 488 or 491); in the bell call's early dialogs it gets 491.
 //! - INVITE without a To tag: a new incoming call; OPTIONS: 200 with Allow;
 //!   MESSAGE: 200 (the unlock word counts when it comes from the caller of
 //!   the current call).

@@ -8,7 +8,7 @@
 mod common;
 
 use common::harness::Harness;
-use common::media::{RtpSink, by_ssrc, decode_h264, rms, sipp_uas_to, tone_share};
+use common::media::{RtpSink, by_ssrc, decode_h264, decode_pcmu, rms, sipp_uas_to, tone_share};
 use common::peers::Uas;
 use common::secs;
 use common::station::{StationSpec, start_station};
@@ -81,7 +81,7 @@ fn every_early_dialog_decodes_at_once_and_audio_flows_both_ways() {
     assert_eq!(tones.len(), 2 * CALLS as usize, "an audio stream per early dialog and per answer");
     for (i, (_, packets)) in tones.iter().enumerate() {
         assert!(packets.iter().all(|r| r.packet.header.payload_type == 0), "SIPp answered PCMU only");
-        let pcm: Vec<i16> = packets.iter().flat_map(|r| ds_media::g711::Law::Ulaw.decode(&r.packet.payload)).collect();
+        let pcm = decode_pcmu(packets);
         let share = tone_share(&pcm, 8000.0, 440.0);
         assert!(share > 0.8, "call {i}: the station's audio is not its 440 Hz tone (share {share:.2})");
     }

@@ -7,11 +7,8 @@
 
 mod common;
 
-use std::net::UdpSocket;
-use std::time::Duration;
-
 use common::harness::Harness;
-use common::media::{RtpSink, rms, sipp_uas_to, tone_share};
+use common::media::{PeerStream, RtpSink, rms, sipp_uas_to, tone_share};
 use common::peers::Uas;
 use common::secs;
 use common::station::{StationSpec, start_station};
@@ -23,58 +20,6 @@ const PEER_AUDIO: u16 = 16100;
 const RTP_MIN: u16 = 20000;
 /// SIPp's answer copies the station's telephone-event payload type.
 const TELEPHONE_EVENT: u8 = 101;
-
-/// One stream's numbering.
-struct Stream {
-    ssrc: u32,
-    seq: u16,
-    ts: u32,
-}
-
-impl Stream {
-    fn packet(&mut self, pt: u8, marker: bool, ts: u32, payload: &[u8]) -> Vec<u8> {
-        let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
-        p.extend_from_slice(&self.seq.to_be_bytes());
-        p.extend_from_slice(&ts.to_be_bytes());
-        p.extend_from_slice(&self.ssrc.to_be_bytes());
-        p.extend_from_slice(payload);
-        self.seq = self.seq.wrapping_add(1);
-        p
-    }
-
-    /// `frames` × 20 ms of a 1 kHz tone, paced in real time.
-    fn tone(&mut self, sock: &UdpSocket, to: u16, frames: u32, phase: &mut u64) {
-        for _ in 0..frames {
-            let pcm: Vec<i16> = (0..160)
-                .map(|i| {
-                    let t = (*phase + i) as f64 / 8000.0;
-                    (8000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16
-                })
-                .collect();
-            *phase += 160;
-            let payload = ds_media::g711::Law::Ulaw.encode(&pcm);
-            let ts = self.ts;
-            let p = self.packet(0, false, ts, &payload);
-            sock.send_to(&p, ("127.0.0.1", to)).unwrap();
-            self.ts = self.ts.wrapping_add(160);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// An RFC 4733 event: start, updates, three end packets, one timestamp.
-    fn event(&mut self, sock: &UdpSocket, to: u16, event: u8) {
-        let ts = self.ts;
-        for (i, duration) in [160u16, 320, 480, 640, 640, 640].into_iter().enumerate() {
-            let end = if i >= 3 { 0x80 } else { 0 };
-            let mut payload = vec![event, end | 10];
-            payload.extend_from_slice(&duration.to_be_bytes());
-            let p = self.packet(TELEPHONE_EVENT, i == 0, ts, &payload);
-            sock.send_to(&p, ("127.0.0.1", to)).unwrap();
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.ts = self.ts.wrapping_add(640);
-    }
-}
 
 #[test]
 fn audio_and_dtmf_survive_a_mid_call_ssrc_and_timestamp_switch() {
@@ -95,19 +40,19 @@ fn audio_and_dtmf_survive_a_mid_call_ssrc_and_timestamp_switch() {
     st.events.wait("answered", secs(10), "SIPp answering");
 
     // The station's audio socket is the first port of its range (the test owns the range).
-    let station_audio = RTP_MIN;
+    let station_audio = std::net::SocketAddr::from(([127, 0, 0, 1], RTP_MIN));
     let sock = &peer.socket;
     let mut phase = 0;
-    let mut a = Stream { ssrc: 0x1111_1111, seq: 100, ts: 1000 };
-    a.tone(sock, station_audio, 50, &mut phase);
-    let mut b = Stream { ssrc: 0x2222_2222, seq: 50_000, ts: 3_000_000_000 };
-    b.tone(sock, station_audio, 40, &mut phase);
-    b.event(sock, station_audio, 11);
-    b.tone(sock, station_audio, 25, &mut phase);
+    let mut a = PeerStream { ssrc: 0x1111_1111, seq: 100, ts: 1000 };
+    a.tone(sock, station_audio, 1000.0, 50, &mut phase);
+    let mut b = PeerStream { ssrc: 0x2222_2222, seq: 50_000, ts: 3_000_000_000 };
+    b.tone(sock, station_audio, 1000.0, 40, &mut phase);
+    b.event(sock, station_audio, TELEPHONE_EVENT, 11);
+    b.tone(sock, station_audio, 1000.0, 25, &mut phase);
     // RFC 4585 §6.3.1: V=2, FMT=1, PT=206 (PSFB), length 2, sender and media SSRC.
     let pli = [0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2];
     video.socket.send_to(&pli, ("127.0.0.1", RTP_MIN + 3)).unwrap();
-    b.tone(sock, station_audio, 10, &mut phase);
+    b.tone(sock, station_audio, 1000.0, 10, &mut phase);
 
     let dtmf = st.events.wait("dtmf", secs(5), "the RFC 4733 # after the switch");
     assert_eq!(dtmf["digit"], "#", "{dtmf}");

@@ -215,6 +215,12 @@ impl Capture {
             .collect()
     }
 
+    /// The capture times (epoch seconds) of every UDP datagram to `port`.
+    pub fn udp_to(&self, port: u16) -> Vec<f64> {
+        let rows = self.fields(&format!("udp.dstport == {port}"), &["frame.time_epoch"]);
+        rows.iter().filter_map(|r| r.first()?.parse().ok()).collect()
+    }
+
     /// Every RFC 4733 event packet.
     pub fn rtp_events(&self) -> Vec<RtpEvent> {
         let rows =

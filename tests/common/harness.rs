@@ -52,6 +52,12 @@ pub fn peers_dir() -> PathBuf {
     repo_root().join("tests").join("peers")
 }
 
+/// A UDP port on 127.0.0.1 that was free a moment ago (for a peer that binds it itself).
+pub fn free_udp_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket");
+    socket.local_addr().expect("local address").port()
+}
+
 /// Finds `bin` on the PATH or fails the test naming the Debian package that ships it.
 pub fn require(bin: &str, package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();

@@ -2,8 +2,8 @@
 //! parsing, H.264 depacketizing and decoding (OpenH264), G.711 decoding and tone detection.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -18,47 +18,187 @@ use super::peers::{Uas, sipp_uas_rendered};
 pub struct Received {
     /// When it arrived.
     pub at: Instant,
+    /// When it arrived, in seconds since the Unix epoch (the clock of a tshark capture).
+    pub epoch: f64,
     /// Who sent it.
     pub from: SocketAddr,
     /// The RTP packet.
     pub packet: Packet,
 }
 
-/// A UDP socket on 127.0.0.1 that records every RTP packet until stopped.
+/// One datagram as it arrived (RTCP, or anything else).
+#[derive(Clone, Debug)]
+pub struct Datagram {
+    /// Seconds since the Unix epoch.
+    pub epoch: f64,
+    /// Who sent it.
+    pub from: SocketAddr,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A UDP socket that records every datagram until stopped; [`RtpSink::finish`] gives the RTP
+/// ones, [`RtpSink::finish_raw`] all of them.
 pub struct RtpSink {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Vec<Received>>>,
+    got: Arc<Mutex<Vec<(Instant, Datagram)>>>,
+    thread: Option<JoinHandle<()>>,
     /// The socket, to send from (same port: symmetric RTP).
     pub socket: UdpSocket,
 }
 
+fn epoch_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
 impl RtpSink {
-    /// Binds `port`.
+    /// Binds `port` on 127.0.0.1.
     pub fn bind(port: u16) -> RtpSink {
         let socket = UdpSocket::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("bind UDP {port}: {e}"));
-        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, rx) = (stop.clone(), socket.try_clone().unwrap());
-        let thread = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut buf = [0u8; 2048];
-            while !flag.load(Ordering::Relaxed) {
-                if let Ok((n, from)) = rx.recv_from(&mut buf)
-                    && let Ok(packet) = ds_media::rtp_session::parse(&buf[..n])
-                {
-                    got.push(Received { at: Instant::now(), from, packet });
-                }
-            }
-            got
-        });
-        RtpSink { stop, thread: Some(thread), socket }
+        RtpSink::on(socket)
     }
 
-    /// Stops and returns what arrived, in arrival order.
-    pub fn finish(mut self) -> Vec<Received> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().map(|t| t.join().expect("receiver thread")).unwrap_or_default()
+    /// A free port on `ip`.
+    pub fn any(ip: &str) -> RtpSink {
+        RtpSink::on(UdpSocket::bind((ip, 0)).unwrap_or_else(|e| panic!("bind UDP on {ip}: {e}")))
     }
+
+    /// Records what arrives on `socket`.
+    pub fn on(socket: UdpSocket) -> RtpSink {
+        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (flag, into, rx) = (stop.clone(), got.clone(), socket.try_clone().unwrap());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while !flag.load(Ordering::Relaxed) {
+                if let Ok((n, from)) = rx.recv_from(&mut buf) {
+                    let d = Datagram { epoch: epoch_now(), from, bytes: buf[..n].to_vec() };
+                    into.lock().unwrap().push((Instant::now(), d));
+                }
+            }
+        });
+        RtpSink { stop, got, thread: Some(thread), socket }
+    }
+
+    /// Waits until a datagram has arrived and returns its sender, or fails the test.
+    pub fn wait_first(&self, limit: Duration, what: &str) -> SocketAddr {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some((_, d)) = self.got.lock().unwrap().first() {
+                return d.from;
+            }
+            assert!(Instant::now() < deadline, "{what}: nothing arrived at UDP {} within {limit:?}", self.port());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A free even port on `ip` and the odd one above it (RTP and RTCP, RFC 3550 §11).
+    pub fn pair(ip: &str) -> (RtpSink, RtpSink) {
+        for _ in 0..200 {
+            let rtp = UdpSocket::bind((ip, 0)).unwrap_or_else(|e| panic!("bind UDP on {ip}: {e}"));
+            let port = rtp.local_addr().unwrap().port();
+            if port.is_multiple_of(2)
+                && let Ok(rtcp) = UdpSocket::bind((ip, port + 1))
+            {
+                return (RtpSink::on(rtp), RtpSink::on(rtcp));
+            }
+        }
+        panic!("no free even/odd UDP port pair on {ip}");
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().unwrap().port()
+    }
+
+    /// Stops and returns the RTP packets that arrived, in arrival order.
+    pub fn finish(self) -> Vec<Received> {
+        self.stop_thread()
+            .into_iter()
+            .filter_map(|(at, d)| {
+                let packet = ds_media::rtp_session::parse(&d.bytes).ok()?;
+                Some(Received { at, epoch: d.epoch, from: d.from, packet })
+            })
+            .collect()
+    }
+
+    /// Stops and returns every datagram that arrived, in arrival order.
+    pub fn finish_raw(self) -> Vec<Datagram> {
+        self.stop_thread().into_iter().map(|(_, d)| d).collect()
+    }
+
+    fn stop_thread(mut self) -> Vec<(Instant, Datagram)> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("receiver thread");
+        }
+        std::mem::take(&mut *self.got.lock().unwrap())
+    }
+}
+
+/// A peer's RTP stream sent from the test: PCMU tones and RFC 4733 events, paced in real time.
+pub struct PeerStream {
+    /// SSRC.
+    pub ssrc: u32,
+    /// The next sequence number.
+    pub seq: u16,
+    /// The next timestamp (8 kHz).
+    pub ts: u32,
+}
+
+impl PeerStream {
+    fn packet(&mut self, pt: u8, marker: bool, ts: u32, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
+        p.extend_from_slice(&self.seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&self.ssrc.to_be_bytes());
+        p.extend_from_slice(payload);
+        self.seq = self.seq.wrapping_add(1);
+        p
+    }
+
+    /// `frames` × 20 ms of a `freq` tone in PCMU to `to`; `phase` counts samples across calls.
+    pub fn tone(&mut self, sock: &UdpSocket, to: SocketAddr, freq: f64, frames: u32, phase: &mut u64) {
+        for _ in 0..frames {
+            let pcm: Vec<i16> = (0..160)
+                .map(|i| {
+                    let t = (*phase + i) as f64 / 8000.0;
+                    (8000.0 * (2.0 * std::f64::consts::PI * freq * t).sin()) as i16
+                })
+                .collect();
+            *phase += 160;
+            let payload = ds_media::g711::Law::Ulaw.encode(&pcm);
+            let ts = self.ts;
+            let p = self.packet(0, false, ts, &payload);
+            sock.send_to(&p, to).unwrap();
+            self.ts = self.ts.wrapping_add(160);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// An RFC 4733 event with payload type `pt`: start, updates, three end packets, one timestamp.
+    pub fn event(&mut self, sock: &UdpSocket, to: SocketAddr, pt: u8, event: u8) {
+        let ts = self.ts;
+        for (i, duration) in [160u16, 320, 480, 640, 640, 640].into_iter().enumerate() {
+            let end = if i >= 3 { 0x80 } else { 0 };
+            let mut payload = vec![event, end | 10];
+            payload.extend_from_slice(&duration.to_be_bytes());
+            let p = self.packet(pt, i == 0, ts, &payload);
+            sock.send_to(&p, to).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.ts = self.ts.wrapping_add(640);
+    }
+}
+
+/// The PCMU payloads of `stream` decoded to 8 kHz samples, in arrival order.
+pub fn decode_pcmu(stream: &[&Received]) -> Vec<i16> {
+    stream
+        .iter()
+        .filter(|r| r.packet.header.payload_type == 0)
+        .flat_map(|r| ds_media::g711::Law::Ulaw.decode(&r.packet.payload))
+        .collect()
 }
 
 /// The SIPp UAS of `uas_183_info.xml` (183, 200 after `answer_after_ms`, BYE ~7 s later)

@@ -44,6 +44,25 @@ pub fn sipp_registrar(h: &mut Harness, tag: &str, port: u16, user: &str, passwor
     h.spawn(tag, cmd, false)
 }
 
+/// SIPp running `scenario` (a file under peers/sipp) for one call on 127.0.0.1:`port` with the
+/// globals `vars` (`-set`), as `-s service`; `remote` is the UAC's target (`None` for a UAS).
+pub fn sipp_with_vars(
+    h: &mut Harness,
+    tag: &str,
+    (scenario, port, remote): (&str, u16, Option<&str>),
+    service: &str,
+    vars: &[(&str, String)],
+    limit: Duration,
+) -> ProcId {
+    let media_port = super::harness::free_udp_port();
+    let mut cmd = sipp_command(h, tag, &sipp_scenario(scenario), port, media_port, limit);
+    cmd.args(remote).args(["-s", service, "-m", "1"]);
+    for (name, value) in vars {
+        cmd.args(["-set", name, value]);
+    }
+    h.spawn(tag, cmd, false)
+}
+
 /// What a SIPp UAS (`uas_183_info.xml`) does.
 pub struct Uas<'a> {
     /// SIP port on 127.0.0.1.

@@ -3,27 +3,22 @@
 //!
 //! The 200 is retransmitted by us, not by the transaction (RFC 3261
 //! §13.3.1.4): at T1, doubling to T2, until the ACK; without an ACK after
-//! 64·T1 the call ends with BYE. States: [`Phase::Accepting`] (200 sent, no
-//! ACK yet) and [`Phase::Talking`].
+//! 64·T1 the call ends with BYE. That, and re-INVITEs and UPDATEs from the
+//! caller, are the dialog's [`MediaSession`].
 
 use std::time::Instant;
 
 use super::media::MediaPaths;
 use ds_sip::dialog::Dialog;
 use ds_sip::sdp::SessionDescription;
-use ds_sip::transaction::{AnswerPoll, AnswerRetransmission, Peer, TransactionKey};
+use ds_sip::transaction::{Peer, TransactionKey};
 use ds_sip::{Message, Request, Response};
 
 use super::limits::CallLimits;
 use super::outgoing::send_bye;
+use super::session::MediaSession;
 use super::{CallId, CallStatus, Core, EndReason, Event, MediaCommand};
 use super::{media, wire};
-
-enum Phase {
-    /// 200 sent, waiting for the ACK.
-    Accepting(AnswerRetransmission),
-    Talking,
-}
 
 /// Why an INVITE was not answered with 200.
 pub(crate) struct Refused {
@@ -38,11 +33,7 @@ pub(crate) struct IncomingCall {
     id: CallId,
     dialog: Dialog,
     peer: Peer,
-    /// The INVITE's server transaction, which carries the 200's copies.
-    key: TransactionKey,
-    /// Our offer in the 200 when the INVITE had none (the answer comes in the ACK).
-    offer: Option<SessionDescription>,
-    phase: Phase,
+    session: MediaSession,
     limits: CallLimits,
 }
 
@@ -66,28 +57,21 @@ impl IncomingCall {
             return Err(Refused { status: 400, reason: "Bad Request" });
         };
         let call = CallId(dialog.call_id().to_string());
-        let OurSdp { body, paths, offer } = our_sdp(core, invite)?;
+        let OurSdp { sdp, paths, offer } = our_sdp(core, invite)?;
         let ok = wire::reply(&core.cfg, invite, 200, "OK", &tag)
             .with_header("Contact", contact)
             .with_header("Allow", wire::allow())
-            .with_body("application/sdp", body);
+            .with_body("application/sdp", sdp.to_string());
         dialog.update(&ok);
         let limits = CallLimits::new(&core.cfg.calls, now, paths.as_ref().map(|p| &p.rtp));
         if let Some(paths) = paths {
             core.media(MediaCommand::Answered { call: call.clone(), dialog: dialog.remote_tag().to_string(), paths });
         }
         core.emit(Event::Incoming { call_id: call.0.clone(), from: caller, accepted: true });
-        let pending = AnswerRetransmission::new(now, &core.cfg.timers, ok.clone());
-        let call = Box::new(IncomingCall {
-            id: call,
-            dialog,
-            peer: from,
-            key: key.clone(),
-            offer,
-            phase: Phase::Accepting(pending),
-            limits,
-        });
-        Ok((call, ok))
+        let remote_tag = dialog.remote_tag().to_string();
+        let mut session = MediaSession::new(call.clone(), remote_tag, from.transport.is_reliable(), &sdp);
+        session.sent_2xx(core, now, key, ok.clone(), offer);
+        Ok((Box::new(IncomingCall { id: call, dialog, peer: from, session, limits }), ok))
     }
 
     /// The call's id.
@@ -113,11 +97,7 @@ impl IncomingCall {
 
     /// The next retransmission, give-up, call limit or media timeout.
     pub fn deadline(&self) -> Option<Instant> {
-        let accepting = match &self.phase {
-            Phase::Accepting(pending) => Some(pending.next_timeout()),
-            Phase::Talking => None,
-        };
-        [accepting, Some(self.limits.deadline())].into_iter().flatten().min()
+        [self.session.deadline(), Some(self.limits.deadline())].into_iter().flatten().min()
     }
 
     /// RTP arrived from the caller.
@@ -125,43 +105,26 @@ impl IncomingCall {
         self.limits.activity(now);
     }
 
-    /// The ACK for our 200: retransmissions stop; with a delayed offer, the
-    /// ACK's SDP is the answer.
+    /// An ACK (ignored unless in the dialog): retransmissions of its 200 stop; after an
+    /// offer of ours, the ACK's SDP is the answer.
     pub fn on_ack(&mut self, core: &mut Core, now: Instant, ack: &Request) {
-        if !matches!(self.phase, Phase::Accepting(_)) {
+        if self.dialog_for(ack).is_none() {
             return;
         }
-        self.phase = Phase::Talking;
-        let Some(offer) = self.offer.take() else { return };
-        if let Some(paths) = media::negotiate(&offer, &ack.body) {
-            self.limits.negotiated(&core.cfg.calls, now, &paths);
-            let dialog = self.dialog.remote_tag().to_string();
-            core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });
-        }
+        self.session.on_ack(core, now, ack, &mut self.limits);
     }
 
-    /// A re-INVITE or UPDATE with a new offer: the answer and new paths.
-    pub fn reoffer(&mut self, core: &mut Core, now: Instant, offer: &[u8]) -> Option<SessionDescription> {
-        let (answer, paths) = media::answer(core, offer)?;
-        self.limits.negotiated(&core.cfg.calls, now, &paths);
-        let dialog = self.dialog.remote_tag().to_string();
-        core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });
-        Some(answer)
+    /// The dialog's media session and the limits its paths set, for a
+    /// re-INVITE or UPDATE.
+    pub fn session(&mut self) -> (&mut MediaSession, &mut CallLimits) {
+        (&mut self.session, &mut self.limits)
     }
 
     /// Retransmit the 200, or end the call on a timer.
     pub fn on_timeout(mut self: Box<Self>, core: &mut Core, now: Instant) -> Option<Box<IncomingCall>> {
-        if let Phase::Accepting(pending) = &mut self.phase {
-            match pending.poll(now) {
-                AnswerPoll::GiveUp => {
-                    self.hang_up(core, now, EndReason::Error);
-                    return None;
-                }
-                AnswerPoll::Resend(ok) if !self.peer.transport.is_reliable() => {
-                    core.tx.send_response(now, &self.key, ok.clone());
-                }
-                _ => {}
-            }
+        if !self.session.on_timeout(core, now) {
+            self.hang_up(core, now, EndReason::Error);
+            return None;
         }
         match self.limits.due(now) {
             Some(reason) => {
@@ -192,7 +155,7 @@ impl IncomingCall {
 /// The SDP of our 200: an answer to the INVITE's offer (with its paths), or
 /// our offer when the INVITE had none (the answer comes in the ACK).
 struct OurSdp {
-    body: String,
+    sdp: SessionDescription,
     paths: Option<MediaPaths>,
     offer: Option<SessionDescription>,
 }
@@ -200,11 +163,11 @@ struct OurSdp {
 fn our_sdp(core: &mut Core, invite: &Request) -> Result<OurSdp, Refused> {
     if !wire::has_sdp(invite.headers.content_type(), &invite.body) {
         let offer = media::offer(core);
-        return Ok(OurSdp { body: offer.to_string(), paths: None, offer: Some(offer) });
+        return Ok(OurSdp { sdp: offer.clone(), paths: None, offer: Some(offer) });
     }
     let not_acceptable = Refused { status: 488, reason: "Not Acceptable Here" };
     let (answer, paths) = media::answer(core, &invite.body).ok_or(not_acceptable)?;
-    Ok(OurSdp { body: answer.to_string(), paths: Some(paths), offer: None })
+    Ok(OurSdp { sdp: answer, paths: Some(paths), offer: None })
 }
 
 /// Reports a refused INVITE.

@@ -26,13 +26,12 @@ impl CallLimits {
         limits
     }
 
-    /// New paths (a delayed answer, a re-INVITE): start watching when the
-    /// remote now sends.
+    /// New paths (a delayed answer, a re-INVITE): the watch starts afresh
+    /// when the remote sends on them, and stops while it does not (a hold
+    /// with `a=sendonly` from us, `inactive` or `c=0.0.0.0`).
     pub fn negotiated(&mut self, cfg: &CallConfig, now: Instant, paths: &Negotiated) {
-        if self.watch.is_none() && media::remote_sends(paths) {
-            self.watch = Some(cfg.rtp_timeout);
-            self.silent_at = Some(now + cfg.rtp_timeout);
-        }
+        self.watch = media::remote_sends(paths).then_some(cfg.rtp_timeout);
+        self.silent_at = self.watch.map(|w| now + w);
     }
 
     /// RTP arrived.

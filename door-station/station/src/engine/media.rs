@@ -43,10 +43,11 @@ pub struct RtcpTargets {
 }
 
 impl RtcpTargets {
-    /// From the negotiated paths and the peer's SDP.
+    /// From the negotiated paths and the peer's SDP; none for a stream on
+    /// hold with `c=0.0.0.0` (RFC 2543's form: nothing is sent to it).
     pub fn of(rtp: &Negotiated, remote: &SessionDescription) -> RtcpTargets {
         let at = |path: Option<&sdp::MediaPath>, kind: &str| {
-            let path = path?;
+            let path = path.filter(|p| !p.remote.ip().is_unspecified())?;
             let m = remote.media.iter().find(|m| m.kind == kind && !m.is_rejected())?;
             Some(std::net::SocketAddr::new(path.remote.ip(), m.rtcp_port()))
         };
@@ -110,9 +111,12 @@ pub fn answer(core: &mut Core, offer: &[u8]) -> Option<(SessionDescription, Medi
 }
 
 /// True when the remote side sends us something (audio or video), so its
-/// silence can be timed.
+/// silence can be timed. A peer holding with `c=0.0.0.0` is taken as silent.
 pub fn remote_sends(paths: &Negotiated) -> bool {
-    [&paths.audio, &paths.video].into_iter().flatten().any(|p| p.direction.receives())
+    [&paths.audio, &paths.video]
+        .into_iter()
+        .flatten()
+        .any(|p| p.direction.receives() && !p.remote.ip().is_unspecified())
 }
 
 /// `ip:port` for the `early_media` event: where the video goes (else the audio).

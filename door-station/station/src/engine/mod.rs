@@ -22,7 +22,9 @@
 //!
 //! At most one call exists at a time: a bell call (`outgoing.rs`) or a call
 //! to the station (`incoming.rs`). A second button press during a call is
-//! ignored; a second incoming call gets 486.
+//! ignored; a second incoming call gets 486. Once a dialog is confirmed,
+//! its re-INVITEs and UPDATEs (hold, resume, a new address) and the ACKs of
+//! its 2xx responses go to its media session (`session.rs`).
 //!
 //! # What the shell must do for it
 //! - Feed [`Input::MediaActivity`] when RTP arrives from a call's remote
@@ -55,6 +57,7 @@ mod register;
 mod requests;
 mod route;
 mod sdes;
+mod session;
 mod wire;
 
 pub use config::{Account, Backoff, CallConfig, EngineConfig, MediaConfig};

@@ -19,6 +19,7 @@ use ds_sip::{Message, Method, Request, Response};
 use super::limits::CallLimits;
 use super::media;
 use super::route;
+use super::session::MediaSession;
 use super::wire::{self, Fresh};
 use super::{CallId, CallStatus, Core, EndReason, Event, MediaCommand};
 
@@ -117,6 +118,7 @@ struct Talking {
     dialog: Dialog,
     identity: Vec<String>,
     limits: CallLimits,
+    session: MediaSession,
 }
 
 enum Phase {
@@ -189,7 +191,7 @@ impl BellCall {
     pub fn deadline(&self) -> Option<Instant> {
         Some(match &self.phase {
             Phase::Ringing(r) => r.until,
-            Phase::Talking(t) => t.limits.deadline(),
+            Phase::Talking(t) => t.session.deadline().map_or(t.limits.deadline(), |s| s.min(t.limits.deadline())),
         })
     }
 
@@ -238,11 +240,14 @@ impl BellCall {
     }
 
     /// A timer is due.
-    pub fn on_timeout(self: Box<Self>, core: &mut Core, now: Instant) -> Next {
-        let reason = match &self.phase {
+    pub fn on_timeout(mut self: Box<Self>, core: &mut Core, now: Instant) -> Next {
+        let reason = match &mut self.phase {
             Phase::Ringing(r) if r.until <= now => Some(EndReason::RingTimeout),
             Phase::Ringing(_) => None,
-            Phase::Talking(t) => t.limits.due(now),
+            Phase::Talking(t) => match t.session.on_timeout(core, now) {
+                true => t.limits.due(now),
+                false => Some(EndReason::Error),
+            },
         };
         let Some(reason) = reason else { return Next::Continue(self) };
         Next::Ended(self.hang_up(core, now, reason))
@@ -275,14 +280,23 @@ impl BellCall {
         }
     }
 
-    /// A re-INVITE from the answerer with a new offer: the answer, and new paths.
-    pub fn reoffer(&mut self, core: &mut Core, now: Instant, offer: &[u8]) -> Option<SessionDescription> {
-        let Phase::Talking(t) = &mut self.phase else { return None };
-        let (answer, paths) = media::answer(core, offer)?;
-        t.limits.negotiated(&core.cfg.calls, now, &paths);
-        let dialog = t.dialog.remote_tag().to_string();
-        core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });
-        Some(answer)
+    /// The confirmed dialog's media session and the limits its paths set,
+    /// for a re-INVITE or UPDATE; `None` while our INVITE is still pending.
+    pub fn session(&mut self) -> Option<(&mut MediaSession, &mut CallLimits)> {
+        match &mut self.phase {
+            Phase::Talking(t) => Some((&mut t.session, &mut t.limits)),
+            Phase::Ringing(_) => None,
+        }
+    }
+
+    /// An ACK from the answerer (for the 200 to one of its re-INVITEs);
+    /// others are ignored.
+    pub fn on_ack(&mut self, core: &mut Core, now: Instant, ack: &Request) {
+        if let Phase::Talking(t) = &mut self.phase
+            && t.dialog.matches(&Message::Request(ack.clone()))
+        {
+            t.session.on_ack(core, now, ack, &mut t.limits);
+        }
     }
 
     fn end(self: Box<Self>, core: &mut Core, now: Instant, reason: EndReason) -> Option<Lingering> {
@@ -347,10 +361,12 @@ impl BellCall {
         }
         let paths = media::negotiate(&self.offer, &resp.body).or(paths).unwrap_or_default();
         let limits = CallLimits::new(&core.cfg.calls, now, Some(&paths));
-        core.media(MediaCommand::Answered { call: self.id.clone(), dialog: tag, paths });
+        core.media(MediaCommand::Answered { call: self.id.clone(), dialog: tag.clone(), paths });
         core.emit(Event::Answered { call_id: self.id.0.clone(), by: answerer(resp, &dialog) });
         let identity = identities(resp, &dialog);
-        let talking = Talking { dialog, identity, limits };
+        let reliable = self.fork.dest.transport.is_reliable();
+        let session = MediaSession::new(self.id.clone(), tag, reliable, &self.offer);
+        let talking = Talking { dialog, identity, limits, session };
         self.phase = Phase::Talking(Box::new(talking));
         Next::Continue(self)
     }

@@ -5,7 +5,8 @@
 //! - CANCEL: 200 when the INVITE's transaction exists (it has been answered
 //!   already: the station answers at once), else 481 (§9.2).
 //! - With a To tag: to the dialog it names, else 481 (§12.2.2); CSeq out of
-//!   order: 500.
+//!   order: 500. A re-INVITE or UPDATE goes to the dialog's media session
+//!   (200, 488 or 491); in the bell call's early dialogs it gets 491.
 //! - INVITE without a To tag: a new incoming call; OPTIONS: 200 with Allow;
 //!   MESSAGE: 200 (the unlock word counts when it comes from the caller of
 //!   the current call).
@@ -23,7 +24,7 @@ use ds_sip::{Message, Method, Request};
 use super::config::user_host;
 use super::incoming::{self, IncomingCall};
 use super::{Call, CallId, DtmfVia, Engine};
-use super::{dtmf, media, wire};
+use super::{dtmf, wire};
 
 /// One request the transaction layer passed up.
 pub(crate) struct Received {
@@ -71,10 +72,10 @@ fn respond(e: &mut Engine, now: Instant, r: &Received, status: u16, reason: &str
 }
 
 fn ack(e: &mut Engine, now: Instant, req: &Request) {
-    if let Some(Call::Incoming(call)) = &mut e.call
-        && call.dialog_for(req).is_some()
-    {
-        call.on_ack(&mut e.core, now, req);
+    match &mut e.call {
+        Some(Call::Incoming(call)) => call.on_ack(&mut e.core, now, req),
+        Some(Call::Bell(call)) => call.on_ack(&mut e.core, now, req),
+        None => {}
     }
 }
 
@@ -160,28 +161,22 @@ fn remote_bye(e: &mut Engine, now: Instant, req: &Request) {
     }
 }
 
-/// A re-INVITE or UPDATE in the current call: a fresh answer to its offer
-/// (or a fresh offer when it has none).
+/// A re-INVITE or UPDATE in the current call (see [`super::session`]). In
+/// the bell call's early dialogs our INVITE is still pending: 491 (RFC 3261
+/// §14.2).
 fn reoffer(e: &mut Engine, now: Instant, r: &Received) {
-    let has_offer = wire::has_sdp(r.req.headers.content_type(), &r.req.body);
-    let sdp = match (&mut e.call, has_offer) {
-        (Some(Call::Bell(b)), true) => b.reoffer(&mut e.core, now, &r.req.body),
-        (Some(Call::Incoming(i)), true) => i.reoffer(&mut e.core, now, &r.req.body),
-        (_, false) if r.req.method == Method::Invite => Some(media::offer(&mut e.core)),
-        (_, false) => None,
-        (None, true) => None,
+    let session = match &mut e.call {
+        Some(Call::Bell(b)) => b.session(),
+        Some(Call::Incoming(i)) => Some(i.session()),
+        None => None,
     };
-    if has_offer && sdp.is_none() {
-        return respond(e, now, r, 488, "Not Acceptable Here");
+    let answered = match session {
+        Some((session, limits)) => session.renegotiate(&mut e.core, now, (&r.key, &r.req), limits),
+        None => Err((491, "Request Pending")),
+    };
+    if let Err((status, reason)) = answered {
+        respond(e, now, r, status, reason);
     }
-    let tag = e.core.ids.token();
-    let mut ok = wire::reply(&e.core.cfg, &r.req, 200, "OK", &tag)
-        .with_header("Contact", format!("<{}>", wire::contact_uri(&e.core.cfg)))
-        .with_header("Allow", wire::allow());
-    if let Some(sdp) = sdp {
-        ok = ok.with_body("application/sdp", sdp.to_string());
-    }
-    e.core.tx.send_response(now, &r.key, ok);
 }
 
 /// A MESSAGE outside any dialog: the unlock word counts when its sender is

@@ -207,14 +207,18 @@ impl MediaTask {
     ) {
         loop {
             let report_at = tokio::time::Instant::from_std(self.rtcp.timer.next_timeout());
+            // Commands before frames: a path the engine changed (a hold, a move) applies to
+            // the next frame, even when frames are waiting; the engine queues the command
+            // before the SIP answer that announces it.
             tokio::select! {
-                _ = tokio::time::sleep_until(report_at) => self.report(),
+                biased;
+                _ = shutdown.recv() => break,
                 c = commands.recv() => match c {
                     Some(c) => self.command(c),
                     None => break,
                 },
                 Some(f) = frames.recv() => self.frame(f),
-                _ = shutdown.recv() => break,
+                _ = tokio::time::sleep_until(report_at) => self.report(),
             }
         }
         // Joins the device threads (a frame's worth) and finishes the

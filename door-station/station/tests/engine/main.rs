@@ -7,5 +7,6 @@ mod bell;
 mod door;
 mod incoming;
 mod register;
+mod reinvite;
 mod sim;
 mod torture;

@@ -21,10 +21,9 @@ pub enum BranchState {
 /// One client transaction of a fork.
 #[derive(Debug, Clone)]
 pub struct Branch {
-    /// The client transaction.
+    /// The client transaction; it keeps the INVITE as sent (for the CANCEL)
+    /// until a final response comes.
     pub key: TransactionKey,
-    /// The request as sent (for the CANCEL).
-    pub request: Request,
     /// Where it went.
     pub dest: Peer,
     /// Its state.

@@ -164,13 +164,12 @@ impl Proxy {
             if relayed {
                 self.relay_branch_offer(&mut out);
             }
-            match self.layer.try_send_request(now, out.clone(), target.dest) {
+            match self.layer.try_send_request(now, out, target.dest) {
                 Ok(client) => {
                     self.branch_owner.insert(client.clone(), key.clone());
                     let state = BranchState::Trying;
                     ctx.branches.push(Branch {
                         key: client,
-                        request: out,
                         dest: target.dest,
                         state,
                         cancel_owed: false,

@@ -30,15 +30,15 @@ impl Proxy {
             if branch.state == BranchState::Trying {
                 branch.state = BranchState::Proceeding;
             }
-            let owed = std::mem::take(&mut branch.cancel_owed).then(|| (branch.request.clone(), branch.dest));
+            let owed = std::mem::take(&mut branch.cancel_owed).then(|| branch.key.clone());
             let give_up = now + self.settings.timers.t1x64();
             if owed.is_some() {
                 branch.give_up_at = Some(give_up);
             }
             let forward = status > 100 && !ctx.final_sent && stop == Stop::No;
-            if let Some((req, dest)) = owed {
+            if let Some(client) = owed {
                 self.wake_at(give_up, &server);
-                self.send_cancel(now, &req, dest);
+                self.send_cancel(now, &client);
             }
             if forward {
                 self.respond(now, &server, resp);
@@ -123,7 +123,7 @@ impl Proxy {
             match b.state {
                 BranchState::Proceeding if b.give_up_at.is_none() => {
                     b.give_up_at = Some(give_up);
-                    cancels.push((b.request.clone(), b.dest));
+                    cancels.push(b.key.clone());
                 }
                 BranchState::Trying => {
                     b.cancel_owed = true;
@@ -139,14 +139,18 @@ impl Proxy {
         if !cancels.is_empty() {
             self.wake_at(give_up, server);
         }
-        for (req, dest) in cancels {
-            self.send_cancel(now, &req, dest);
+        for client in cancels {
+            self.send_cancel(now, &client);
         }
         self.finish_if_done(now, server);
     }
 
-    fn send_cancel(&mut self, now: Instant, invite: &ds_sip::Request, dest: ds_sip::transaction::Peer) {
-        if let Err(e) = self.layer.try_send_request(now, cancel_for(invite), dest) {
+    /// CANCELs the INVITE of a client transaction that has no final response yet.
+    fn send_cancel(&mut self, now: Instant, client: &TransactionKey) {
+        let Some((cancel, dest)) = self.layer.invite_of(client).map(|(invite, dest)| (cancel_for(invite), dest)) else {
+            return;
+        };
+        if let Err(e) = self.layer.try_send_request(now, cancel, dest) {
             tracing::debug!("CANCEL not sent: {e}");
         }
     }

@@ -40,7 +40,9 @@ enum State {
 
 pub(crate) struct InviteClient {
     key: TransactionKey,
-    request: Request,
+    /// Kept while it may be resent or cancelled; dropped at the final
+    /// response (Accepted lasts 32 s and needs only the key).
+    request: Option<Request>,
     dest: Peer,
     state: State,
 }
@@ -54,7 +56,7 @@ impl InviteClient {
         }
         ctx.table.set(Timer::B, ctx.now, ctx.timers.t1x64());
         let state = State::Calling(Calling { interval: ctx.timers.t1 });
-        InviteClient { key, request, dest, state }
+        InviteClient { key, request: Some(request), dest, state }
     }
 
     pub fn on_response(&mut self, ctx: &mut Ctx<'_>, resp: Response) {
@@ -85,12 +87,13 @@ impl InviteClient {
             ctx.out.response(&self.key, resp);
             return State::Proceeding;
         }
+        let Some(request) = self.request.take() else { return State::Terminated };
         if status < 300 {
             ctx.out.response(&self.key, resp);
             ctx.table.set(Timer::M, ctx.now, ctx.timers.t1x64());
             return State::Accepted;
         }
-        let ack = ack_for_non2xx(&self.request, &resp).to_bytes();
+        let ack = ack_for_non2xx(&request, &resp).to_bytes();
         ctx.out.transmit_bytes(self.dest, ack.clone());
         ctx.out.response(&self.key, resp);
         let d = ctx.timers.timer_d(self.dest.transport);
@@ -105,7 +108,9 @@ impl InviteClient {
         let state = std::mem::replace(&mut self.state, State::Terminated);
         self.state = match (state, timer) {
             (State::Calling(c), Timer::A) => {
-                ctx.out.transmit_request(self.dest, &self.request);
+                if let Some(request) = &self.request {
+                    ctx.out.transmit_request(self.dest, request);
+                }
                 let interval = c.interval * 2;
                 ctx.table.set(Timer::A, ctx.now, interval);
                 State::Calling(Calling { interval })
@@ -123,9 +128,9 @@ impl InviteClient {
         matches!(self.state, State::Terminated)
     }
 
-    /// The INVITE this transaction sent.
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The INVITE this transaction sent, until a final response came.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     /// Where the INVITE went.

@@ -36,7 +36,9 @@ enum State {
 
 pub(crate) struct InviteServer {
     key: TransactionKey,
-    request: Request,
+    /// The automatic 100 Trying, built at once: the INVITE itself is not
+    /// kept (the TU has it), which matters for the 32 s of Accepted.
+    trying: Option<Vec<u8>>,
     peer: Peer,
     state: State,
 }
@@ -50,14 +52,15 @@ impl InviteServer {
     pub fn new(
         ctx: &mut Ctx<'_>,
         key: TransactionKey,
-        request: Request,
+        request: &Request,
         peer: Peer,
         auto_trying: bool,
     ) -> InviteServer {
-        if auto_trying {
+        let trying = auto_trying.then(|| {
             ctx.table.set(Timer::Trying, ctx.now, Duration::from_millis(200));
-        }
-        InviteServer { key, request, peer, state: State::Proceeding(Proceeding { last: None }) }
+            Response::for_request(request, 100, "Trying").to_bytes()
+        });
+        InviteServer { key, trying, peer, state: State::Proceeding(Proceeding { last: None }) }
     }
 
     /// The same INVITE again.
@@ -112,13 +115,17 @@ impl InviteServer {
 
     /// A response in Proceeding.
     fn answer(&mut self, ctx: &mut Ctx<'_>, resp: Response) -> State {
-        let bytes = resp.to_bytes();
+        self.answer_bytes(ctx, resp.status, resp.to_bytes())
+    }
+
+    fn answer_bytes(&mut self, ctx: &mut Ctx<'_>, status: u16, bytes: Vec<u8>) -> State {
         ctx.out.transmit_bytes(self.peer, bytes.clone());
         ctx.table.stop(Timer::Trying);
-        if resp.status < 200 {
+        self.trying = None;
+        if status < 200 {
             return State::Proceeding(Proceeding { last: Some(bytes) });
         }
-        if resp.status < 300 {
+        if status < 300 {
             ctx.table.set(Timer::L, ctx.now, ctx.timers.t1x64());
             return State::Accepted;
         }
@@ -132,9 +139,10 @@ impl InviteServer {
     pub fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: Timer) {
         let state = std::mem::replace(&mut self.state, State::Terminated);
         self.state = match (state, timer) {
-            (State::Proceeding(p), Timer::Trying) if p.last.is_none() => {
-                self.answer(ctx, Response::for_request(&self.request, 100, "Trying"))
-            }
+            (State::Proceeding(p), Timer::Trying) if p.last.is_none() => match self.trying.take() {
+                Some(bytes) => self.answer_bytes(ctx, 100, bytes),
+                None => State::Proceeding(p),
+            },
             (State::Completed(c), Timer::G) => {
                 ctx.out.transmit_bytes(self.peer, c.last.clone());
                 let interval = (c.interval * 2).min(ctx.timers.t2);

@@ -222,7 +222,7 @@ impl TransactionLayer {
         let mut table = TimerTable::default();
         let mut ctx = Ctx { now, timers: &self.timers, out: &mut self.out, table: &mut table };
         let tx = if req.method == Method::Invite {
-            Tx::InviteServer(InviteServer::new(&mut ctx, key.clone(), req.clone(), from, self.auto_trying))
+            Tx::InviteServer(InviteServer::new(&mut ctx, key.clone(), &req, from, self.auto_trying))
         } else {
             Tx::NonInviteServer(NonInviteServer::new(from))
         };
@@ -287,10 +287,11 @@ impl TransactionLayer {
         self.txs.contains_key(key)
     }
 
-    /// The INVITE a client transaction sent and where, e.g. to build its CANCEL.
+    /// The INVITE a client transaction sent and where, e.g. to build its
+    /// CANCEL; `None` once a final response came (nothing to cancel then).
     pub fn invite_of(&self, key: &TransactionKey) -> Option<(&Request, Peer)> {
         match &self.txs.get(key)?.tx {
-            Tx::InviteClient(t) => Some((t.request(), t.dest())),
+            Tx::InviteClient(t) => Some((t.request()?, t.dest())),
             _ => None,
         }
     }

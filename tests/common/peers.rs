@@ -242,6 +242,7 @@ pub struct Linphone<'a> {
 /// Starts linphone-daemon with video (static picture + openh264) and waits for its registration.
 pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> ProcId {
     require("linphone-daemon", "linphone-cli");
+    require_openh264_plugin();
     let rundir = h.log_file(tag);
     let mut cmd = std::process::Command::new("sh");
     cmd.arg(peers_dir().join("linphone").join("run_daemon.sh"));
@@ -262,6 +263,14 @@ pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> Pr
         );
     }
     id
+}
+
+/// Without mediastreamer2's OpenH264 plugin linphone has no H.264 and refuses video.
+fn require_openh264_plugin() {
+    let found = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+        .iter()
+        .any(|lib| std::path::Path::new(lib).join("mediastreamer/plugins/libmsopenh264.so").is_file());
+    assert!(found, "linphone has no H.264: install the Debian package `mediastreamer2-plugin-openh264`");
 }
 
 /// Waits until `pattern` appears in `path`, or fails the test.

@@ -10,7 +10,14 @@ use openh264::formats::YUVSource;
 const WAIT: Duration = Duration::from_secs(20); // liveness only, for a loaded machine
 
 fn video() -> VideoConfig {
-    VideoConfig { width: 320, height: 240, fps: 30, bitrate_bps: 300_000, keyframe_interval_s: 0 }
+    VideoConfig {
+        width: 320,
+        height: 240,
+        fps: 30,
+        bitrate_bps: 300_000,
+        keyframe_interval_s: 0,
+        ..VideoConfig::default()
+    }
 }
 
 fn config(encoder: EncoderChoice) -> CameraConfig {

@@ -251,7 +251,8 @@ pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> Pr
         .env("REGISTER", if l.registrar.is_some() { "1" } else { "0" });
     cmd.env("EARLY_MEDIA", if l.early_media { "1" } else { "0" })
         .env("AUTO_ANSWER", if l.auto_answer { "1" } else { "0" });
-    cmd.env("AUDIO_PORTS", l.ports.0).env("VIDEO_PORTS", l.ports.1).env("VIDEO", "1");
+    // Video on answered calls and, for a call linphone makes, in its offer too.
+    cmd.env("AUDIO_PORTS", l.ports.0).env("VIDEO_PORTS", l.ports.1).env("VIDEO", "1").env("VIDEO_INIT", "1");
     cmd.env("TIMEOUT", limit.as_secs().to_string()).env("RUNDIR", &rundir).env("STDIN", "/dev/stdin");
     let id = h.spawn(tag, cmd, true);
     if l.registrar.is_some() {

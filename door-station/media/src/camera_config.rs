@@ -8,7 +8,8 @@
 //! `/dev/video11`; a Pi 5 has none), OpenH264 otherwise. `hardware`, `openh264` and `x264`
 //! (`x264enc tune=zerolatency`, for comparison on a bench) force one.
 //!
-//! NAL unit size: OpenH264 and x264 (`slice-max-size`) cut slices to `max_nal_bytes`, so every
+//! NAL unit size: OpenH264 and x264 (`slice-max-size`, which gstreamer's x264enc takes in its
+//! `option-string`) cut slices to `max_nal_bytes`, so every
 //! NAL unit fits one RTP packet and a packetization-mode 0 peer can take the stream. The Pi's
 //! bcm2835 codec has no slice controls (its encoder offers bit rate, header mode, repeat
 //! sequence header, I period, level, profile, QP range, B frames and GOP size; no
@@ -205,7 +206,7 @@ fn encoder_element(encoder: Encoder, video: &VideoConfig) -> String {
         ),
         _ => format!(
             "x264enc tune=zerolatency speed-preset=ultrafast bitrate={} key-int-max={period} aud=false threads=1 \
-             slice-max-size={}",
+             option-string=\"slice-max-size={}\"",
             (video.bitrate_bps / 1000).max(1),
             video.max_nal_bytes.unwrap_or(0)
         ),
@@ -267,7 +268,7 @@ mod tests {
         let x264 = pipeline_description(&mjpeg, Encoder::X264, &VideoConfig { keyframe_interval_s: 0, ..video });
         assert!(x264.contains("image/jpeg ! jpegdec"));
         assert!(x264.contains("x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max=54000"));
-        assert!(x264.contains("threads=1 slice-max-size=1200 !"), "{x264}");
+        assert!(x264.contains("threads=1 option-string=\"slice-max-size=1200\" !"), "{x264}");
         assert!(!hw.contains("slice"), "the hardware encoder has no slice control: {hw}");
         assert!(Encoder::X264.limits_nal_size() && Encoder::OpenH264.limits_nal_size());
         assert!(!Encoder::Hardware.limits_nal_size());

@@ -9,7 +9,7 @@ PROFILE ?= release
 DEB_BUILD := build-essential pkg-config clang libclang-dev cmake nasm \
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libasound2-dev libv4l-dev libopus-dev
 # Real SIP peers and the wire inspector the tests talk to.
-DEB_PEERS := sip-tester baresip baresip-ffmpeg linphone-cli kamailio tshark socat python3 \
+DEB_PEERS := sip-tester baresip baresip-ffmpeg linphone-cli mediastreamer2-plugin-openh264 kamailio tshark socat python3 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav libasound2-data
 DEPS_STAMP := target/.deps-stamp

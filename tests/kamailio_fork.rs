@@ -1,13 +1,15 @@
 //! kamailio as the house proxy forks the button's call to `everyone` = baresip (carol) and
 //! linphone-daemon (dave), both answering 183 with SDP (early media) and video enabled.
 //! Both ring and both receive H264 from the station before either answers (kamailio does not
-//! relay media: the station sends to each early dialog); carol answers, dave gets CANCEL; an
+//! relay media: the station sends to each early dialog), which decodes from each dialog's first
+//! packet on (linphone with its OpenH264 plugin answers mode 1 here); carol answers, dave gets CANCEL; an
 //! RFC 4733 `#` from carol opens the door.
 
 mod common;
 
 use common::capture::{Capture, start_capture};
 use common::harness::Harness;
+use common::media::decode_h264_packets;
 use common::peers::{Baresip, Linphone, baresip, kamailio, linphone, wait_kamailio_registered};
 use common::station::{StationSpec, start_station};
 use common::{ms, secs};
@@ -114,6 +116,11 @@ fn check_wire(cap: &Capture, spec: &StationSpec) {
         assert!(
             video[0].starts_with_sps(),
             "the first H264 packet to {who}'s early dialog is NAL type {first:?}, not SPS"
+        );
+        let decoded = decode_h264_packets(&cap.rtp_packets(station.clone(), range.0..=range.1, &h264));
+        assert!(
+            decoded.first_unit_decoded && decoded.errors == 0,
+            "the H264 {who} received does not decode from its first access unit on: {decoded:?}"
         );
     }
     let dtmf = cap.rtp_events().into_iter().any(|e| station.contains(&e.dst) && e.event == 11);

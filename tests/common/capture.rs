@@ -221,6 +221,40 @@ impl Capture {
         rows.iter().filter_map(|r| r.first()?.parse().ok()).collect()
     }
 
+    /// The whole RTP packets from a port in `src` to a port in `dst` with a payload type in
+    /// `pts`, in capture order, for depacketizing and decoding what a peer received.
+    pub fn rtp_packets(
+        &self,
+        src: std::ops::RangeInclusive<u16>,
+        dst: std::ops::RangeInclusive<u16>,
+        pts: &BTreeSet<u8>,
+    ) -> Vec<rtp::packet::Packet> {
+        let fields = ["udp.srcport", "udp.dstport", "rtp.p_type", "rtp.seq", "rtp.timestamp", "rtp.marker", "rtp.ssrc"];
+        let rows = self.fields("rtp && !rtcp", &[&fields[..], &["rtp.payload"]].concat());
+        let port = |v: &String| v.parse::<u16>().ok();
+        rows.into_iter()
+            .filter(|r| r.len() >= 8)
+            .filter(|r| port(&r[0]).is_some_and(|p| src.contains(&p)) && port(&r[1]).is_some_and(|p| dst.contains(&p)))
+            .filter_map(|r| {
+                let pt: u8 = r[2].parse().ok().filter(|pt| pts.contains(pt))?;
+                let ssrc = u32::from_str_radix(r[6].trim_start_matches("0x"), 16).ok()?;
+                let header = rtp::header::Header {
+                    version: 2,
+                    payload_type: pt,
+                    sequence_number: r[3].parse().ok()?,
+                    timestamp: r[4].parse().ok()?,
+                    marker: r[5] == "1" || r[5] == "True",
+                    ssrc,
+                    ..Default::default()
+                };
+                let hex: String = r[7].chars().filter(|c| c.is_ascii_hexdigit()).collect();
+                let payload: Vec<u8> =
+                    (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+                Some(rtp::packet::Packet { header, payload: payload.into() })
+            })
+            .collect()
+    }
+
     /// Every RFC 4733 event packet.
     pub fn rtp_events(&self) -> Vec<RtpEvent> {
         let rows =

@@ -249,12 +249,17 @@ pub struct Decoded {
 
 /// Depacketizes and decodes one stream with a fresh decoder.
 pub fn decode_h264(stream: &[&Received]) -> Decoded {
+    decode_h264_packets(stream.iter().map(|r| &r.packet))
+}
+
+/// Depacketizes and decodes RTP packets of one stream, in order, with a fresh decoder.
+pub fn decode_h264_packets<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> Decoded {
     use openh264::formats::YUVSource;
     let mut depack = H264Depacketizer::new();
     let mut decoder = openh264::decoder::Decoder::new().expect("OpenH264 decoder");
     let mut out = Decoded { units: 0, pictures: 0, first_size: None, first_unit_decoded: false, errors: 0 };
-    for r in stream {
-        let _ = depack.push(&r.packet);
+    for packet in packets {
+        let _ = depack.push(packet);
         while let Some(unit) = depack.pop_unit() {
             out.units += 1;
             match decoder.decode(&unit.to_annex_b()) {

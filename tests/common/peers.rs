@@ -261,6 +261,7 @@ pub struct Linphone<'a> {
 /// Starts linphone-daemon with video (static picture + openh264) and waits for its registration.
 pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> ProcId {
     require("linphone-daemon", "linphone-cli");
+    require_openh264_plugin();
     let rundir = h.log_file(tag);
     let mut cmd = std::process::Command::new("sh");
     cmd.arg(peers_dir().join("linphone").join("run_daemon.sh"));
@@ -269,7 +270,8 @@ pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> Pr
         .env("REGISTER", if l.registrar.is_some() { "1" } else { "0" });
     cmd.env("EARLY_MEDIA", if l.early_media { "1" } else { "0" })
         .env("AUTO_ANSWER", if l.auto_answer { "1" } else { "0" });
-    cmd.env("AUDIO_PORTS", l.ports.0).env("VIDEO_PORTS", l.ports.1).env("VIDEO", "1");
+    // Video on answered calls and, for a call linphone makes, in its offer too.
+    cmd.env("AUDIO_PORTS", l.ports.0).env("VIDEO_PORTS", l.ports.1).env("VIDEO", "1").env("VIDEO_INIT", "1");
     cmd.env("TIMEOUT", limit.as_secs().to_string()).env("RUNDIR", &rundir).env("STDIN", "/dev/stdin");
     let id = h.spawn(tag, cmd, true);
     if l.registrar.is_some() {
@@ -281,6 +283,14 @@ pub fn linphone(h: &mut Harness, tag: &str, l: &Linphone, limit: Duration) -> Pr
         );
     }
     id
+}
+
+/// Without mediastreamer2's OpenH264 plugin linphone has no H.264 and refuses video.
+fn require_openh264_plugin() {
+    let found = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"]
+        .iter()
+        .any(|lib| std::path::Path::new(lib).join("mediastreamer/plugins/libmsopenh264.so").is_file());
+    assert!(found, "linphone has no H.264: install the Debian package `mediastreamer2-plugin-openh264`");
 }
 
 /// Waits until `pattern` appears in `path`, or fails the test.

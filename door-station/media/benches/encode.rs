@@ -48,7 +48,14 @@ fn cpu_since(before: &HashMap<String, Duration>) -> Duration {
 }
 
 fn video() -> VideoConfig {
-    VideoConfig { width: WIDTH, height: HEIGHT, fps: FPS, bitrate_bps: 500_000, keyframe_interval_s: 2 }
+    VideoConfig {
+        width: WIDTH,
+        height: HEIGHT,
+        fps: FPS,
+        bitrate_bps: 500_000,
+        keyframe_interval_s: 2,
+        ..VideoConfig::default()
+    }
 }
 
 /// The moving test pattern; with `noise`, every luma sample gets ±`noise` of deterministic

@@ -4,7 +4,7 @@
 //! A back-end whose cargo feature was not built gives [`DeviceError::NotBuilt`] naming the
 //! feature, rather than failing to compile the daemon.
 
-use crate::camera_config::CameraConfig;
+use crate::camera_config::{CameraConfig, Encoder};
 use crate::device::{
     AudioCapture, AudioPlayback, DeviceError, EncodingSource, NullPlayback, PatternCamera, VideoSource,
 };
@@ -77,6 +77,28 @@ pub enum SoundCard {
         /// The echo probe's name.
         echo_probe: Option<String>,
     },
+}
+
+impl CameraBackend {
+    /// Whether the camera's encoder keeps NAL units within `VideoConfig::max_nal_bytes`, so the
+    /// stream suits packetization-mode 0. For GStreamer's `auto` this looks at the machine
+    /// (which encoder `auto` takes); without the `gst` feature that camera does not open at all.
+    pub fn limits_nal_size(&self) -> bool {
+        match self {
+            CameraBackend::Pattern | CameraBackend::V4l { .. } => true,
+            CameraBackend::Gstreamer(config) => gst_encoder(config).is_some_and(Encoder::limits_nal_size),
+        }
+    }
+}
+
+#[cfg(feature = "gst")]
+fn gst_encoder(config: &CameraConfig) -> Option<Encoder> {
+    config.encoder.resolve(crate::gst::probe().ok()?).ok()
+}
+
+#[cfg(not(feature = "gst"))]
+fn gst_encoder(_: &CameraConfig) -> Option<Encoder> {
+    None
 }
 
 /// A camera that always yields access units (raw sources are encoded with OpenH264).

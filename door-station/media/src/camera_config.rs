@@ -7,6 +7,14 @@
 //! GStreamer has `v4l2h264enc` *and* its device node exists (a Raspberry Pi 4's bcm2835 codec at
 //! `/dev/video11`; a Pi 5 has none), OpenH264 otherwise. `hardware`, `openh264` and `x264`
 //! (`x264enc tune=zerolatency`, for comparison on a bench) force one.
+//!
+//! NAL unit size: OpenH264 and x264 (`slice-max-size`, which gstreamer's x264enc takes in its
+//! `option-string`) cut slices to `max_nal_bytes`, so every
+//! NAL unit fits one RTP packet and a packetization-mode 0 peer can take the stream. The Pi's
+//! bcm2835 codec has no slice controls (its encoder offers bit rate, header mode, repeat
+//! sequence header, I period, level, profile, QP range, B frames and GOP size; no
+//! `V4L2_CID_MPEG_VIDEO_MULTI_SLICE_*`), so with it the station offers mode 1 only
+//! ([`Encoder::limits_nal_size`]).
 
 use crate::h264::VideoConfig;
 use std::fmt;
@@ -87,6 +95,16 @@ pub enum Encoder {
     OpenH264,
     /// `x264enc` in the pipeline.
     X264,
+}
+
+impl Encoder {
+    /// Whether this encoder keeps every NAL unit within `VideoConfig::max_nal_bytes`.
+    pub fn limits_nal_size(self) -> bool {
+        match self {
+            Encoder::OpenH264 | Encoder::X264 => true,
+            Encoder::Hardware => false,
+        }
+    }
 }
 
 /// What the machine has, as found by `crate::gst::probe` (or made up by a test).
@@ -187,8 +205,10 @@ fn encoder_element(encoder: Encoder, video: &VideoConfig) -> String {
             video.bitrate_bps
         ),
         _ => format!(
-            "x264enc tune=zerolatency speed-preset=ultrafast bitrate={} key-int-max={period} aud=false threads=1",
-            (video.bitrate_bps / 1000).max(1)
+            "x264enc tune=zerolatency speed-preset=ultrafast bitrate={} key-int-max={period} aud=false threads=1 \
+             option-string=\"slice-max-size={}\"",
+            (video.bitrate_bps / 1000).max(1),
+            video.max_nal_bytes.unwrap_or(0)
         ),
     }
 }
@@ -227,7 +247,14 @@ mod tests {
 
     #[test]
     fn pipelines_name_the_source_encoder_and_sink() {
-        let video = VideoConfig { width: 640, height: 480, fps: 15, bitrate_bps: 500_000, keyframe_interval_s: 2 };
+        let video = VideoConfig {
+            width: 640,
+            height: 480,
+            fps: 15,
+            bitrate_bps: 500_000,
+            keyframe_interval_s: 2,
+            max_nal_bytes: Some(1200),
+        };
         let cam = CameraInput::V4l2 { device: "/dev/video0".into(), mjpeg: false };
         let hw = pipeline_description(&cam, Encoder::Hardware, &video);
         assert!(hw.starts_with("v4l2src device=/dev/video0 ! videoconvert"));
@@ -241,5 +268,9 @@ mod tests {
         let x264 = pipeline_description(&mjpeg, Encoder::X264, &VideoConfig { keyframe_interval_s: 0, ..video });
         assert!(x264.contains("image/jpeg ! jpegdec"));
         assert!(x264.contains("x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max=54000"));
+        assert!(x264.contains("threads=1 option-string=\"slice-max-size=1200\" !"), "{x264}");
+        assert!(!hw.contains("slice"), "the hardware encoder has no slice control: {hw}");
+        assert!(Encoder::X264.limits_nal_size() && Encoder::OpenH264.limits_nal_size());
+        assert!(!Encoder::Hardware.limits_nal_size());
     }
 }

@@ -4,7 +4,7 @@
 
 use ds_media::fanout::{DestinationId, VideoFanout};
 use ds_media::h264::VideoConfig;
-use ds_media::packetize::{H264Depacketizer, H264Packetizer};
+use ds_media::packetize::{H264Depacketizer, H264Packetizer, PacketizationMode};
 use ds_media::rtp_session::{RtpSender, SenderConfig, parse};
 use ds_media::sources::Camera;
 use openh264::decoder::Decoder;
@@ -25,7 +25,7 @@ fn joining_a_running_camera_gives_a_decodable_stream() {
     for _ in 0..5 {
         assert!(fanout.send(&rx.recv_timeout(wait).unwrap()).unwrap().is_empty());
     }
-    if fanout.add_destination(DestinationId(7), sender(7)) {
+    if fanout.add_destination(DestinationId(7), sender(7), PacketizationMode::NonInterleaved) {
         trigger.request();
     }
     let mut depack = H264Depacketizer::new();

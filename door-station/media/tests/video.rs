@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use ds_media::fanout::{DestinationId, VideoFanout};
-use ds_media::h264::{AccessUnit, H264Encoder, NalKind, VideoConfig};
+use ds_media::h264::{AccessUnit, H264Encoder, MAX_NAL_BYTES, NalKind, VideoConfig};
+use ds_media::packetize::PacketizationMode::{NonInterleaved, SingleNal};
 use ds_media::packetize::{H264Depacketizer, H264Packetizer};
 use ds_media::rtp_session::{RtpSender, SenderConfig, parse};
 use openh264::decoder::Decoder;
@@ -15,7 +16,14 @@ const A: DestinationId = DestinationId(1);
 const B: DestinationId = DestinationId(2);
 
 fn config() -> VideoConfig {
-    VideoConfig { width: 320, height: 240, fps: 15, bitrate_bps: 384_000, keyframe_interval_s: 0 }
+    VideoConfig {
+        width: 320,
+        height: 240,
+        fps: 15,
+        bitrate_bps: 384_000,
+        keyframe_interval_s: 0,
+        ..VideoConfig::default()
+    }
 }
 
 fn sender(ssrc: u32) -> RtpSender {
@@ -78,10 +86,10 @@ fn every_frame_decodes_and_a_late_joiner_starts_at_a_fresh_idr() {
     let mut encoder = H264Encoder::new(config()).unwrap();
     let mut fanout = VideoFanout::new(H264Packetizer::new(1200).unwrap());
     let (mut a, mut b) = (Receiver::new((320, 240)), Receiver::new((320, 240)));
-    assert!(fanout.add_destination(A, sender(1)));
+    assert!(fanout.add_destination(A, sender(1), NonInterleaved));
     let mut units = Vec::new();
     for frame in 0..30 {
-        if frame == 12 && fanout.add_destination(B, sender(2)) {
+        if frame == 12 && fanout.add_destination(B, sender(2), NonInterleaved) {
             encoder.force_keyframe();
         }
         let unit = encoder.encode_next().unwrap().expect("no frame is skipped");
@@ -105,10 +113,16 @@ fn every_frame_decodes_and_a_late_joiner_starts_at_a_fresh_idr() {
 
 #[test]
 fn marker_bits_timestamps_and_sizes_follow_rfc_6184() {
-    let mut encoder =
-        H264Encoder::new(VideoConfig { width: 640, height: 480, bitrate_bps: 1_500_000, ..config() }).unwrap();
+    let mut encoder = H264Encoder::new(VideoConfig {
+        width: 640,
+        height: 480,
+        bitrate_bps: 1_500_000,
+        max_nal_bytes: None,
+        ..config()
+    })
+    .unwrap();
     let mut fanout = VideoFanout::new(H264Packetizer::new(1200).unwrap());
-    let _ = fanout.add_destination(A, sender(1));
+    let _ = fanout.add_destination(A, sender(1), NonInterleaved);
     let mut receiver = Receiver::new((640, 480));
     let mut fragmented = false;
     for _ in 0..5 {
@@ -128,6 +142,33 @@ fn marker_bits_timestamps_and_sizes_follow_rfc_6184() {
     }
     assert!(fragmented, "a 640x480 IDR needs FU-A");
     assert_eq!(encoder.encode_next().unwrap().unwrap().timestamp_90k, 5 * 6000);
+}
+
+#[test]
+fn with_the_slice_budget_every_nal_of_a_640x480_stream_fits_one_packet_and_mode_0_decodes() {
+    let big = VideoConfig { width: 640, height: 480, bitrate_bps: 1_500_000, keyframe_interval_s: 1, ..config() };
+    assert_eq!(big.max_nal_bytes, Some(MAX_NAL_BYTES), "the station's encoders cut slices by default");
+    let mut encoder = H264Encoder::new(big).unwrap();
+    let mut fanout = VideoFanout::new(H264Packetizer::new(MAX_NAL_BYTES as usize).unwrap());
+    let _ = fanout.add_destination(A, sender(1), SingleNal);
+    let _ = fanout.add_destination(B, sender(2), NonInterleaved);
+    let (mut a, mut b) = (Receiver::new((640, 480)), Receiver::new((640, 480)));
+    let (mut largest, mut idr_slices) = (0, 0);
+    for _ in 0..30 {
+        let unit = encoder.encode_next().unwrap().expect("no frame is skipped");
+        largest = largest.max(unit.nals.iter().map(|n| n.len()).max().unwrap_or(0));
+        if unit.is_idr() {
+            idr_slices = idr_slices.max(unit.nals.iter().filter(|n| NalKind::of(n) == Some(NalKind::Idr)).count());
+        }
+        let out = fanout.send(&unit).unwrap();
+        assert!(out.iter().all(|(_, bytes)| parse(bytes).unwrap().payload[0] & 0x1F != 28), "no FU-A at all");
+        deliver(out, &mut a, &mut b);
+    }
+    assert!(largest <= MAX_NAL_BYTES as usize, "a NAL unit of {largest} bytes");
+    assert!(idr_slices > 1, "a 640x480 IDR at 1.5 Mbit/s is cut into slices ({idr_slices})");
+    assert_eq!((fanout.take_oversized(), fanout.oversized_for(A)), (0, 0));
+    assert_eq!((a.pictures, b.pictures), (30, 30), "the mode-0 and the mode-1 receiver see every picture");
+    assert_eq!(a.packets.len(), b.packets.len(), "both get the same single NAL unit packets");
 }
 
 /// The `rtp` crate's own H.264 depacketizer, written by others, reads our packets the same way.
@@ -191,6 +232,7 @@ fn bad_configurations_are_refused() {
         VideoConfig { height: 8, ..config() },
         VideoConfig { fps: 0, ..config() },
         VideoConfig { bitrate_bps: 5, ..config() },
+        VideoConfig { max_nal_bytes: Some(100), ..config() },
     ] {
         assert!(matches!(H264Encoder::new(bad), Err(ds_media::h264::H264Error::Config { .. })), "{bad:?}");
     }

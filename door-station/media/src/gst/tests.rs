@@ -10,7 +10,14 @@ use openh264::formats::YUVSource;
 const WAIT: Duration = Duration::from_secs(20); // liveness only, for a loaded machine
 
 fn video() -> VideoConfig {
-    VideoConfig { width: 320, height: 240, fps: 30, bitrate_bps: 300_000, keyframe_interval_s: 0 }
+    VideoConfig {
+        width: 320,
+        height: 240,
+        fps: 30,
+        bitrate_bps: 300_000,
+        keyframe_interval_s: 0,
+        ..VideoConfig::default()
+    }
 }
 
 fn config(encoder: EncoderChoice) -> CameraConfig {
@@ -78,6 +85,24 @@ fn x264_units_start_with_parameter_sets_and_answer_force_key_unit() {
     assert!(forced.starts_with_parameter_sets());
     let mut fresh = Decoder::new().unwrap();
     assert_eq!(decode(&mut fresh, &forced), Some((320, 240)), "a new receiver starts here");
+}
+
+#[test]
+fn x264_slices_keep_every_nal_unit_within_the_budget() {
+    if !has_element("x264enc").unwrap() {
+        panic!("x264enc is missing: install gstreamer1.0-plugins-ugly");
+    }
+    let video = VideoConfig { width: 640, height: 480, fps: 15, bitrate_bps: 1_500_000, ..video() };
+    let input = CameraInput::TestSource;
+    let mut camera = GstCamera::open(&CameraConfig { input, encoder: EncoderChoice::X264, video }).unwrap();
+    assert!(camera.describe().contains("\"slice-max-size=1200\""), "{}", camera.describe());
+    let mut decoder = Decoder::new().unwrap();
+    let units: Vec<_> = (0..15).map(|_| next_unit(&mut camera)).collect();
+    let largest = units.iter().flat_map(|u| u.nals.iter().map(|n| n.len())).max().unwrap_or(0);
+    assert!(largest <= crate::h264::MAX_NAL_BYTES as usize, "a NAL unit of {largest} bytes");
+    let idr_slices = units[0].nals.iter().filter(|n| NalKind::of(n) == Some(NalKind::Idr)).count();
+    assert!(idr_slices > 1, "a 640x480 IDR at 1.5 Mbit/s comes in slices: {:?}", kinds(&units[0]));
+    assert_eq!(decode(&mut decoder, &units[0]), Some((640, 480)));
 }
 
 fn kinds(unit: &AccessUnit) -> Vec<Option<NalKind>> {

@@ -23,6 +23,9 @@ use std::time::Duration;
 /// The RTP clock rate of H.264 (RFC 6184 §8.2.1).
 pub const H264_CLOCK: u32 = 90_000;
 
+/// The smallest slice budget accepted: a macroblock row of a key frame must fit with room to spare.
+const MIN_NAL_BYTES: u32 = 200;
+
 /// What went wrong while encoding video.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -75,12 +78,27 @@ pub struct VideoConfig {
     pub bitrate_bps: u32,
     /// Seconds between periodic key frames; 0 = only on request.
     pub keyframe_interval_s: u32,
+    /// Largest NAL unit the encoder may write, in bytes (slices are cut to fit); `None` = one
+    /// slice per picture. Every NAL then fits one RTP packet, as packetization-mode 0 requires.
+    pub max_nal_bytes: Option<u32>,
 }
 
+/// The slice budget: a NAL unit of this size is one RTP payload of the packetizer's default
+/// size ([`crate::packetize::DEFAULT_MAX_PAYLOAD`]), so it goes as a single NAL unit packet.
+pub const MAX_NAL_BYTES: u32 = crate::packetize::DEFAULT_MAX_PAYLOAD as u32;
+
 impl Default for VideoConfig {
-    /// The defaults of assets/station.toml: 320×240, 15 fps, 384 kbit/s, a key frame every 2 s.
+    /// The defaults of assets/station.toml: 320×240, 15 fps, 384 kbit/s, a key frame every 2 s;
+    /// slices within [`MAX_NAL_BYTES`].
     fn default() -> Self {
-        VideoConfig { width: 320, height: 240, fps: 15, bitrate_bps: 384_000, keyframe_interval_s: 2 }
+        VideoConfig {
+            width: 320,
+            height: 240,
+            fps: 15,
+            bitrate_bps: 384_000,
+            keyframe_interval_s: 2,
+            max_nal_bytes: Some(MAX_NAL_BYTES),
+        }
     }
 }
 
@@ -96,7 +114,9 @@ impl VideoConfig {
         check("height", h, (16..=1080).contains(&h) && h.is_multiple_of(2), "even, 16 to 1080")?;
         check("fps", self.fps, (1..=60).contains(&self.fps), "1 to 60")?;
         check("bitrate_bps", self.bitrate_bps, self.bitrate_bps >= 10_000, "at least 10000")?;
-        check("keyframe_interval_s", self.keyframe_interval_s, self.keyframe_interval_s <= 60, "0 to 60")
+        check("keyframe_interval_s", self.keyframe_interval_s, self.keyframe_interval_s <= 60, "0 to 60")?;
+        let nal = self.max_nal_bytes.unwrap_or(MIN_NAL_BYTES);
+        check("max_nal_bytes", nal, nal >= MIN_NAL_BYTES, "at least 200")
     }
 
     /// Time between frames.
@@ -105,7 +125,7 @@ impl VideoConfig {
     }
 
     fn encoder_config(&self) -> EncoderConfig {
-        EncoderConfig::new()
+        let config = EncoderConfig::new()
             .profile(Profile::Baseline)
             .usage_type(UsageType::CameraVideoRealTime)
             .rate_control_mode(RateControlMode::Bitrate)
@@ -114,7 +134,12 @@ impl VideoConfig {
             .intra_frame_period(IntraFramePeriod::from_num_frames(self.keyframe_interval_s * self.fps))
             // OpenH264 only holds the bit rate if it may skip frames.
             .skip_frames(true)
-            .num_threads(1)
+            .num_threads(1);
+        match self.max_nal_bytes {
+            // Size-limited slices; OpenH264 closes a slice with a margin below the limit.
+            Some(bytes) => config.max_slice_len(bytes),
+            None => config,
+        }
     }
 }
 

@@ -1,6 +1,10 @@
-//! RFC 6184 packetization-mode=1 for H.264: single NAL unit packets and FU-A fragments
-//! (§5.6, §5.8), the marker bit on the last packet of an access unit (§5.1), and a depacketizer
-//! that also understands STAP-A (§5.7.1).
+//! RFC 6184 for H.264: packetization-mode 1 (single NAL unit packets and FU-A fragments, §5.6,
+//! §5.8) and mode 0 (single NAL unit packets only, §6.2), the marker bit on the last packet of an
+//! access unit (§5.1), and a depacketizer that also understands STAP-A (§5.7.1).
+//!
+//! A mode-0 receiver cannot take a NAL unit larger than one packet, so the station's encoders cut
+//! slices to fit ([`crate::h264::MAX_NAL_BYTES`]); one that still does not fit is left out for
+//! such a receiver (counted in [`Packetized::oversized`]), never sent as FU-A.
 //!
 //! The packetizer makes payloads only; [`crate::rtp_session::RtpSender`] puts the RTP header
 //! around them, so one packetized access unit can go to many destinations.
@@ -12,7 +16,9 @@ pub use depacketize::{DepacketizeError, H264Depacketizer, ReceivedUnit};
 use crate::h264::AccessUnit;
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// Default largest RTP payload: leaves room for IP/UDP/RTP headers and a VPN on a 1500-byte link.
+/// Default largest RTP payload: with the 12-byte RTP header, a 10-byte SRTP tag (RFC 3711
+/// AES_CM_128_HMAC_SHA1_80) and IPv6/UDP headers a packet is 1270 bytes, within the 1280 bytes
+/// every IPv6 link carries, and leaves room for a VPN on a 1500-byte link.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1200;
 /// The smallest payload size the packetizer accepts.
 pub const MIN_MAX_PAYLOAD: usize = 16;
@@ -45,6 +51,25 @@ pub struct RtpPayload {
     pub marker: bool,
 }
 
+/// How a receiver takes H.264 (RFC 6184 §6, the fmtp `packetization-mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PacketizationMode {
+    /// Mode 0: one whole NAL unit per packet.
+    SingleNal,
+    /// Mode 1: single NAL units, FU-A fragments and STAP-A, in decoding order.
+    #[default]
+    NonInterleaved,
+}
+
+/// The payloads of one access unit for one packetization mode.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Packetized {
+    /// In sending order; the last one has the marker set.
+    pub payloads: Vec<RtpPayload>,
+    /// NAL units left out because they do not fit one packet (mode 0 only).
+    pub oversized: usize,
+}
+
 /// Splits access units into RTP payloads no larger than `max_payload` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct H264Packetizer {
@@ -65,18 +90,30 @@ impl H264Packetizer {
         self.max_payload
     }
 
-    /// The payloads of one access unit, in order; the last one has the marker set.
+    /// The packetization-mode 1 payloads of one access unit, in order; the last one has the
+    /// marker set.
     pub fn packetize(&self, unit: &AccessUnit) -> Vec<RtpPayload> {
+        self.packetize_as(unit, PacketizationMode::NonInterleaved).payloads
+    }
+
+    /// The payloads of one access unit for a receiver in `mode`. In mode 0 a NAL unit larger than
+    /// the payload size is left out and counted; the marker then goes on the last one sent.
+    pub fn packetize_as(&self, unit: &AccessUnit, mode: PacketizationMode) -> Packetized {
         let mut payloads = Vec::new();
+        let mut oversized = 0;
         for nal in unit.nals.iter().filter(|n| !n.is_empty()) {
             if nal.len() <= self.max_payload {
                 payloads.push(nal.clone());
+            } else if mode == PacketizationMode::SingleNal {
+                oversized += 1;
             } else {
                 self.fragment(nal, &mut payloads);
             }
         }
         let last = payloads.len().saturating_sub(1);
-        payloads.into_iter().enumerate().map(|(i, payload)| RtpPayload { payload, marker: i == last }).collect()
+        let payloads =
+            payloads.into_iter().enumerate().map(|(i, payload)| RtpPayload { payload, marker: i == last }).collect();
+        Packetized { payloads, oversized }
     }
 
     /// FU-A: the indicator keeps F and NRI of the NAL header with type 28; the FU header carries
@@ -144,5 +181,20 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(out[0].marker);
         assert_eq!(H264Packetizer::new(15), Err(PacketizeError::PayloadTooSmall { got: 15, min: 16 }));
+    }
+
+    #[test]
+    fn mode_0_sends_whole_nal_units_and_leaves_out_larger_ones() {
+        let mut idr = vec![0x65];
+        idr.extend((0..250u32).map(|i| i as u8));
+        let au = unit(vec![vec![0x67, 1], vec![0x68, 2], vec![0x65; 100], idr]);
+        let out = H264Packetizer::new(100).unwrap().packetize_as(&au, PacketizationMode::SingleNal);
+        assert_eq!(out.oversized, 1);
+        let types: Vec<u8> = out.payloads.iter().map(|p| p.payload[0] & 0x1F).collect();
+        assert_eq!(types, [7, 8, 5], "no FU-A (28) in mode 0");
+        assert_eq!(out.payloads[2].payload.len(), 100);
+        assert_eq!(out.payloads.iter().map(|p| p.marker).collect::<Vec<_>>(), [false, false, true]);
+        let mode_1 = H264Packetizer::new(100).unwrap().packetize_as(&au, PacketizationMode::NonInterleaved);
+        assert_eq!((mode_1.payloads.len(), mode_1.oversized), (6, 0));
     }
 }

@@ -2,13 +2,17 @@
 
 use std::net::IpAddr;
 
-use super::caps::{AudioCodec, EVENTS, LocalCaps, is_h264_mode1, is_rtp_profile, media, session, telephone_event_for};
+use super::caps::{
+    AudioCodec, EVENTS, LocalCaps, is_h264_for, is_h264_mode1, is_rtp_profile, media, session, telephone_event_for,
+};
 use super::{Direction, MediaDescription, SessionDescription};
 
 /// Our answer to a remote offer (RFC 3264 §6): every offered `m=` line gets
 /// one in the same order. The first audio and the first video stream we can
 /// serve are accepted with the first offered codec we support (the
-/// offerer's preference) and telephone-event; all others get port 0. The
+/// offerer's preference) and telephone-event; all others get port 0. For
+/// video that is the first H.264 in packetization-mode 1, else the first
+/// in mode 0 when our encoder keeps NAL units to one packet. The
 /// direction mirrors the offer (their `sendonly` → our `recvonly`, their
 /// `recvonly` → our `sendonly`), limited by `caps.video.direction` for video.
 pub fn answer(
@@ -64,9 +68,11 @@ fn answer_video(offered: &MediaDescription, caps: &LocalCaps, port: u16) -> Opti
     if offered.is_rejected() || !is_rtp_profile(&offered.proto) {
         return None;
     }
-    let chosen = offered.codecs().into_iter().find(is_h264_mode1)?;
+    let h264: Vec<_> = offered.codecs().into_iter().filter(|c| is_h264_for(c, video)).collect();
+    let chosen = h264.iter().find(|c| is_h264_mode1(c)).or(h264.first())?;
+    let mode = chosen.h264_packetization_mode()?;
     let direction = offered.direction.reversed().intersect(video.direction);
     let mut m = media("video", port, &offered.proto, direction);
-    m.push_format(chosen.pt, "H264", 90000, None, Some(&video.fmtp()));
+    m.push_format(chosen.pt, "H264", 90000, None, Some(&video.fmtp(mode)));
     Some(m)
 }

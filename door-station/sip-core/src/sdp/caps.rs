@@ -2,8 +2,9 @@
 //!
 //! Payload types in our offers: PCMU 0 and PCMA 8 (static, RFC 3551), Opus
 //! 96 (`opus/48000/2`, RFC 7587), telephone-event 97 at 48 kHz (with Opus)
-//! and 101 at 8 kHz (RFC 4733), H.264 102 (RFC 6184). When answering, the
-//! offer's payload type numbers are kept (RFC 3264 §6.1 recommends it).
+//! and 101 at 8 kHz (RFC 4733), H.264 102 in packetization-mode 1 and 103 in
+//! mode 0 (RFC 6184). When answering, the offer's payload type numbers are
+//! kept (RFC 3264 §6.1 recommends it).
 
 use std::net::IpAddr;
 
@@ -15,8 +16,11 @@ pub const PT_OPUS: u8 = 96;
 pub const PT_TELEPHONE_EVENT_48K: u8 = 97;
 /// telephone-event/8000 payload type in our offers.
 pub const PT_TELEPHONE_EVENT_8K: u8 = 101;
-/// H.264 payload type in our offers.
+/// H.264 packetization-mode 1 payload type in our offers.
 pub const PT_H264: u8 = 102;
+/// H.264 packetization-mode 0 payload type in our offers (same stream, same
+/// profile; only offered when the encoder keeps NAL units to one packet).
+pub const PT_H264_MODE0: u8 = 103;
 
 /// The DTMF events we send and accept: digits, `*`, `#`, A–D, flash
 /// (RFC 4733 §3.2).
@@ -83,7 +87,8 @@ impl AudioCodec {
     }
 }
 
-/// The station's H.264 video (constrained baseline, packetization-mode 1).
+/// The station's H.264 video (constrained baseline, packetization-mode 1,
+/// and mode 0 when `single_nal`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoCaps {
     /// `profile-level-id`, `42e01f` (constrained baseline, level 3.1).
@@ -92,17 +97,28 @@ pub struct VideoCaps {
     pub sprop_parameter_sets: Option<String>,
     /// The direction we offer: `sendonly` for a door camera.
     pub direction: Direction,
+    /// The encoder keeps every NAL unit within one RTP packet, so the stream
+    /// can also go in packetization-mode 0 (single NAL unit packets only,
+    /// RFC 6184 §6.2), which is all some softphones (linphone with
+    /// OpenH264) take.
+    pub single_nal: bool,
 }
 
 impl Default for VideoCaps {
     fn default() -> Self {
-        VideoCaps { profile_level_id: "42e01f".into(), sprop_parameter_sets: None, direction: Direction::SendOnly }
+        VideoCaps {
+            profile_level_id: "42e01f".into(),
+            sprop_parameter_sets: None,
+            direction: Direction::SendOnly,
+            single_nal: true,
+        }
     }
 }
 
 impl VideoCaps {
-    pub(super) fn fmtp(&self) -> String {
-        let mut fmtp = format!("profile-level-id={};packetization-mode=1", self.profile_level_id);
+    /// The fmtp of our stream in packetization-mode `mode` (0 or 1).
+    pub(super) fn fmtp(&self, mode: u8) -> String {
+        let mut fmtp = format!("profile-level-id={};packetization-mode={mode}", self.profile_level_id);
         if let Some(sprop) = &self.sprop_parameter_sets {
             fmtp.push_str(&format!(";sprop-parameter-sets={sprop}"));
         }
@@ -140,13 +156,35 @@ pub(super) fn fmtp_param<'a>(fmtp: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-/// H.264 in packetization-mode 1. Mode 0 (the RFC 6184 §8.1 default when
-/// the parameter is absent) allows single NAL units only, which our FU-A
-/// packetizer cannot keep to, so it does not count as supported.
+impl Codec {
+    /// The RFC 6184 `packetization-mode` of an H.264 format: 0 when the
+    /// parameter is absent (§8.1); `None` for another codec or a value
+    /// that is not a number.
+    pub fn h264_packetization_mode(&self) -> Option<u8> {
+        if !self.name.eq_ignore_ascii_case("H264") || self.clock != 90000 {
+            return None;
+        }
+        match self.fmtp.as_deref().and_then(|f| fmtp_param(f, "packetization-mode")) {
+            None => Some(0),
+            Some(mode) => mode.parse().ok(),
+        }
+    }
+}
+
+/// H.264 in packetization-mode 1.
 pub(super) fn is_h264_mode1(codec: &Codec) -> bool {
-    codec.name.eq_ignore_ascii_case("H264")
-        && codec.clock == 90000
-        && codec.fmtp.as_deref().and_then(|f| fmtp_param(f, "packetization-mode")) == Some("1")
+    codec.h264_packetization_mode() == Some(1)
+}
+
+/// H.264 in a packetization mode `video` can send: 1 always; 0 (single
+/// NAL units only) when the encoder keeps NAL units to one packet. Mode 2
+/// (interleaved) is not implemented.
+pub(super) fn is_h264_for(codec: &Codec, video: &VideoCaps) -> bool {
+    match codec.h264_packetization_mode() {
+        Some(1) => true,
+        Some(0) => video.single_nal,
+        _ => false,
+    }
 }
 
 pub(super) fn is_telephone_event(codec: &Codec) -> bool {
@@ -213,7 +251,8 @@ pub(super) fn session(addr: IpAddr, session_id: u64) -> SessionDescription {
 
 /// The door's offer: audio `sendrecv` with the codecs of `caps` in order and
 /// telephone-event (at 48 kHz too when Opus is offered); video H.264
-/// packetization-mode 1 in `caps.video.direction` (`sendonly`). `ports` are
+/// packetization-mode 1, then mode 0 if the encoder allows it (one stream,
+/// two formats), in `caps.video.direction` (`sendonly`). `ports` are
 /// (audio, video); a port of 0 leaves that medium out.
 pub fn offer(caps: &LocalCaps, addr: IpAddr, ports: (u16, u16), session_id: u64) -> SessionDescription {
     let mut sdp = session(addr, session_id);
@@ -222,7 +261,10 @@ pub fn offer(caps: &LocalCaps, addr: IpAddr, ports: (u16, u16), session_id: u64)
     }
     if let (Some(video), true) = (&caps.video, ports.1 != 0) {
         let mut m = media("video", ports.1, "RTP/AVP", video.direction);
-        m.push_format(PT_H264, "H264", 90000, None, Some(&video.fmtp()));
+        m.push_format(PT_H264, "H264", 90000, None, Some(&video.fmtp(1)));
+        if video.single_nal {
+            m.push_format(PT_H264_MODE0, "H264", 90000, None, Some(&video.fmtp(0)));
+        }
         sdp.media.push(m);
     }
     sdp

@@ -1,6 +1,7 @@
 //! SDP (RFC 8866) and the offer/answer model (RFC 3264) for the station's
 //! calls: audio (Opus, PCMU, PCMA, RFC 4733 telephone-event) and one-way
-//! H.264 video (RFC 6184, packetization-mode 1).
+//! H.264 video (RFC 6184, packetization-mode 1, and mode 0 when the encoder
+//! keeps NAL units to one packet).
 //!
 //! - [`SessionDescription::parse`] is total: any input gives a description
 //!   or an [`SdpError`] naming the line. LF-only line ends are accepted;
@@ -47,7 +48,8 @@ mod tests;
 
 pub use answer::answer;
 pub use caps::{
-    AudioCodec, LocalCaps, PT_H264, PT_OPUS, PT_TELEPHONE_EVENT_8K, PT_TELEPHONE_EVENT_48K, VideoCaps, offer,
+    AudioCodec, LocalCaps, PT_H264, PT_H264_MODE0, PT_OPUS, PT_TELEPHONE_EVENT_8K, PT_TELEPHONE_EVENT_48K, VideoCaps,
+    offer,
 };
 pub use negotiate::{MediaPath, Negotiated, negotiate, negotiate_answered};
 

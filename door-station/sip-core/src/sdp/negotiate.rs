@@ -11,8 +11,10 @@
 //! - the direction is ours: what our side allows, limited by the remote
 //!   side's direction seen from our end. A remote `c=` of `0.0.0.0` (the
 //!   RFC 2543 hold form) stops our sending.
-//! - H.264 needs packetization-mode=1; a stream offering only mode 0 (or no
-//!   mode, which RFC 6184 §8.1 defines as 0) gives no video path. One
+//! - H.264 needs the same packetization-mode (0 or 1; no mode means 0, RFC
+//!   6184 §8.1) on both sides. Mode 0 is only in our offer or answer when the
+//!   encoder keeps NAL units to one packet. When the answer has both, mode 1
+//!   is taken (a NAL unit that is too large still goes, as FU-A). One
 //!   leniency: an *answer* that repeats our mode-1 payload type without any
 //!   `packetization-mode` is read as mode 1, since it answers that format.
 
@@ -110,13 +112,18 @@ impl Pair {
         Some(MediaPath { remote: SocketAddr::new(ip, remote.port), codec, telephone_event, direction })
     }
 
-    /// The answer's first codec that we implement and that was offered.
+    /// The answer's first codec that we implement and that was offered; for
+    /// video its first H.264 in mode 1, else in mode 0.
     fn chosen_codec(&self) -> Option<&Codec> {
-        self.answer.iter().filter(|c| self.offer.iter().any(|o| same_codec(o, c))).find(|c| match self.kind.as_str() {
-            "audio" => AudioCodec::matching(c).is_some(),
-            "video" => is_h264_mode1(c),
-            _ => false,
-        })
+        let mut both = self.answer.iter().filter(|c| self.offer.iter().any(|o| same_codec(o, c)));
+        match self.kind.as_str() {
+            "audio" => both.find(|c| AudioCodec::matching(c).is_some()),
+            "video" => {
+                let h264: Vec<&Codec> = both.filter(|c| h264_mode(c).is_some()).collect();
+                h264.iter().find(|c| is_h264_mode1(c)).or(h264.first()).copied()
+            }
+            _ => None,
+        }
     }
 }
 
@@ -133,15 +140,23 @@ fn inherit_mode(mut codec: Codec, offer: &[Codec]) -> Codec {
     codec
 }
 
-/// Same encoding, clock and channels; for H.264 also packetization-mode 1
-/// on both sides. Opus is always `/2` (RFC 7587 §7), so a peer that leaves
+/// Same encoding, clock and channels; for H.264 also the same
+/// packetization-mode, 0 or 1, and the same payload type on both sides (the
+/// payload type names the format: an answer keeps the offer's numbers,
+/// RFC 3264 §6.1, and ours are 102 for mode 1 and 103 for mode 0). Opus is always `/2` (RFC 7587 §7), so a peer that leaves
 /// the channel count out still means the same codec.
 fn same_codec(a: &Codec, b: &Codec) -> bool {
     let opus = a.name.eq_ignore_ascii_case("opus");
     a.name.eq_ignore_ascii_case(&b.name)
         && a.clock == b.clock
         && (a.channels == b.channels || opus)
-        && (!a.name.eq_ignore_ascii_case("H264") || (is_h264_mode1(a) && is_h264_mode1(b)))
+        && (!a.name.eq_ignore_ascii_case("H264")
+            || (h264_mode(a).is_some() && h264_mode(a) == h264_mode(b) && a.pt == b.pt))
+}
+
+/// The packetization mode of an H.264 format we can send: 0 or 1.
+fn h264_mode(codec: &Codec) -> Option<u8> {
+    codec.h264_packetization_mode().filter(|m| *m <= 1)
 }
 
 fn remote_ip(m: &MediaDescription, session_c: Option<&Connection>) -> Option<IpAddr> {

@@ -179,18 +179,46 @@ fn answering_baresip_picks_its_mode_1_video() {
 }
 
 #[test]
-fn answering_linphone_takes_opus_and_refuses_mode_0_video() {
+fn answering_linphone_takes_opus_and_its_mode_0_video() {
     let remote = parse(LINPHONE_OFFER);
     let ours = answer(&remote, &LocalCaps::default(), DOOR, (15000, 15002), 3);
     assert_eq!(ours.media[0].formats, ["96", "101"]);
     assert!(ours.to_string().contains("a=rtpmap:101 telephone-event/48000\r\n"));
-    assert_eq!(ours.media[1].port, 0);
+    assert_eq!((ours.media[1].port, ours.media[1].formats.as_slice()), (15002, ["102".to_string()].as_slice()));
+    assert_eq!(ours.media[1].fmtp_for("102"), Some("profile-level-id=42e01f;packetization-mode=0"));
+    assert_eq!(ours.media[1].direction, Direction::SendOnly);
     let paths = negotiate_answered(&remote, &ours);
     let audio = paths.audio.unwrap();
     assert_eq!((audio.codec.name.as_str(), audio.codec.channels, audio.telephone_event), ("opus", 2, Some(101)));
-    assert_eq!(paths.video, None);
+    let video = paths.video.unwrap();
+    assert_eq!((video.codec.pt, video.codec.h264_packetization_mode(), video.remote.port()), (102, Some(0), 18002));
     assert_eq!((remote.media[0].rtcp_port(), remote.media[1].rtcp_port()), (18001, 18003));
     assert!(ours.accepts_any());
+}
+
+#[test]
+fn linphone_answering_our_mode_0_format_gets_mode_0() {
+    let ours = offer(&LocalCaps::default(), DOOR, (15000, 15002), 3);
+    let on_103 = LINPHONE_183_V6.replace("RTP/AVP 102", "RTP/AVP 103").replace(":102 ", ":103 ");
+    let video = negotiate(&ours, &parse(&on_103)).video.unwrap();
+    assert_eq!((video.codec.pt, video.codec.h264_packetization_mode()), (103, Some(0)));
+    assert_eq!(video.direction, Direction::SendOnly);
+}
+
+#[test]
+fn mode_1_is_chosen_when_offered_or_answered() {
+    // baresip offers mode 0 first: we still take its mode 1.
+    let ours = answer(&parse(BARESIP_OFFER), &LocalCaps::default(), DOOR, (15000, 15002), 3);
+    assert_eq!(ours.media[1].formats, ["97"]);
+    assert_eq!(ours.media[1].fmtp_for("97"), Some("profile-level-id=42e01f;packetization-mode=1"));
+    // An answer that keeps both of our formats, mode 0 first: mode 1.
+    let offered = offer(&LocalCaps::default(), DOOR, (15000, 15002), 3);
+    let both = SIPP_UAS_183.replace("m=video 16002 RTP/AVP 102", "m=video 16002 RTP/AVP 103 102").replace(
+        "a=rtpmap:102 H264/90000",
+        "a=rtpmap:103 H264/90000\na=fmtp:103 profile-level-id=42e01f\na=rtpmap:102 H264/90000",
+    );
+    let video = negotiate(&offered, &parse(&both)).video.unwrap();
+    assert_eq!((video.codec.pt, video.codec.h264_packetization_mode()), (102, Some(1)));
 }
 
 #[test]

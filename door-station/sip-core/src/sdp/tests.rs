@@ -26,8 +26,10 @@ fn door_offer_has_the_contracted_media() {
         "a=rtpmap:96 opus/48000/2\r\n",
         "a=rtpmap:97 telephone-event/48000\r\n",
         "a=fmtp:101 0-16\r\n",
-        "m=video 16002 RTP/AVP 102\r\n",
+        "m=video 16002 RTP/AVP 102 103\r\n",
         "a=fmtp:102 profile-level-id=42e01f;packetization-mode=1\r\n",
+        "a=rtpmap:103 H264/90000\r\n",
+        "a=fmtp:103 profile-level-id=42e01f;packetization-mode=0\r\n",
         "a=sendonly\r\n",
         "c=IN IP4 127.0.0.1\r\n",
     ] {
@@ -35,6 +37,19 @@ fn door_offer_has_the_contracted_media() {
     }
     assert_eq!(sdp.media[0].direction, Direction::SendRecv);
     assert_round_trip(&text);
+}
+
+#[test]
+fn an_encoder_without_slice_limits_offers_mode_1_only() {
+    let caps =
+        LocalCaps { video: Some(VideoCaps { single_nal: false, ..VideoCaps::default() }), ..LocalCaps::default() };
+    let sdp = offer(&caps, DOOR, (16000, 16002), 1);
+    assert_eq!(sdp.media[1].formats, ["102"]);
+    let mode0_only = "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=video 4002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 profile-level-id=42801F\r\n";
+    let ours = answer(&parse(mode0_only), &caps, DOOR, (16000, 16002), 1);
+    assert_eq!(ours.media[0].port, 0, "mode 0 is refused when NAL units may exceed a packet");
+    let ours = answer(&parse(mode0_only), &LocalCaps::default(), DOOR, (16000, 16002), 1);
+    assert_eq!(ours.media[0].fmtp_for("96"), Some("profile-level-id=42e01f;packetization-mode=0"));
 }
 
 #[test]
@@ -199,13 +214,16 @@ fn hold_address_stops_sending() {
 }
 
 #[test]
-fn answer_without_packetization_mode_on_our_payload_type_counts_as_mode_1() {
+fn answer_without_packetization_mode_on_our_mode_1_payload_type_counts_as_mode_1() {
     let ours = offer(&LocalCaps::default(), DOOR, (16000, 16002), 1);
     let silent = "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\nm=video 4002 RTP/AVP 102\r\na=rtpmap:102 H264/90000\r\na=recvonly\r\n";
     let video = negotiate(&ours, &parse(silent)).video.unwrap();
     assert_eq!((video.codec.pt, video.direction), (102, Direction::SendOnly));
     let mode0 = silent.replace("a=recvonly", "a=fmtp:102 packetization-mode=0\r\na=recvonly");
-    assert_eq!(negotiate(&ours, &parse(&mode0)).video, None);
+    assert_eq!(negotiate(&ours, &parse(&mode0)).video, None, "102 is our mode-1 format");
+    let on_103 = silent.replace("102", "103");
+    let video = negotiate(&ours, &parse(&on_103)).video.unwrap();
+    assert_eq!((video.codec.pt, video.codec.h264_packetization_mode()), (103, Some(0)), "no mode on 103 is mode 0");
 }
 
 #[test]

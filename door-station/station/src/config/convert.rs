@@ -86,7 +86,9 @@ impl StationConfig {
         })
     }
 
-    /// The codecs the SDP offers; the H.264 parameters come from the camera.
+    /// The codecs the SDP offers; the H.264 parameters come from the camera,
+    /// packetization-mode 0 from whether its encoder cuts slices to fit one
+    /// RTP packet (not the Pi's hardware encoder).
     pub fn local_caps(&self, video: Option<&SdpParameters>) -> LocalCaps {
         let audio = self.media.audio_codecs.iter().map(|c| match c {
             AudioCodec::Opus => sdp::AudioCodec::Opus,
@@ -94,7 +96,8 @@ impl StationConfig {
             AudioCodec::Pcma => sdp::AudioCodec::Pcma,
         });
         let video = self.media.video.then(|| {
-            let mut caps = VideoCaps::default();
+            let mut caps =
+                VideoCaps { single_nal: self.media.camera_backend().limits_nal_size(), ..VideoCaps::default() };
             if let Some(p) = video {
                 caps.profile_level_id = p.profile_level_id.clone();
                 caps.sprop_parameter_sets = Some(p.sprop_parameter_sets.clone());
@@ -113,6 +116,7 @@ impl StationConfig {
             fps: m.video_fps,
             bitrate_bps: m.video_bitrate_kbps.saturating_mul(1000),
             keyframe_interval_s: m.keyframe_interval_s,
+            max_nal_bytes: Some(ds_media::h264::MAX_NAL_BYTES),
         }
     }
 }

@@ -34,7 +34,7 @@ use ds_media::fanout::{AudioCodec, AudioFanout, DestinationId, Outgoing, VideoFa
 use ds_media::g711::Law;
 use ds_media::h264::VideoConfig;
 use ds_media::opus::OpusConfig;
-use ds_media::packetize::{DEFAULT_MAX_PAYLOAD, H264Packetizer};
+use ds_media::packetize::{DEFAULT_MAX_PAYLOAD, H264Packetizer, PacketizationMode};
 use ds_media::playout;
 use ds_media::rtp_session::{RtpSender, SenderConfig};
 use ds_media::srtp::{Protection, SrtpSession};
@@ -311,7 +311,11 @@ impl MediaTask {
         let Some(path) = path.filter(|p| p.direction.sends() && self.devices.camera.is_some()) else { return };
         let Some(sender) = new_sender(path.codec.pt) else { return };
         let Some(target) = Target::new(path.remote, srtp) else { return };
-        if self.video.add_destination(id, sender) {
+        let mode = match path.codec.h264_packetization_mode() {
+            Some(0) => PacketizationMode::SingleNal,
+            _ => PacketizationMode::NonInterleaved,
+        };
+        if self.video.add_destination(id, sender, mode) {
             self.devices.keyframe();
         }
         self.video_addrs.insert(id, target);
@@ -362,7 +366,9 @@ impl MediaTask {
     fn frame(&mut self, frame: Frame) {
         let (out, sock, addrs) = match frame {
             Frame::Video(unit) => {
-                (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &mut self.video_addrs)
+                let out = self.video.send(&unit).map_err(|e| e.to_string());
+                self.repair_oversized();
+                (out, &self.video_sock, &mut self.video_addrs)
             }
             Frame::Audio(f) => (
                 self.audio.send_frame(f.index, &f.samples).map_err(|e| e.to_string()),
@@ -373,6 +379,22 @@ impl MediaTask {
         match out {
             Ok(out) => send_all(sock, addrs, out),
             Err(e) => tracing::warn!(error = %e, "media frame not sent"),
+        }
+    }
+}
+
+impl MediaTask {
+    /// A NAL unit larger than one packet was left out for the
+    /// packetization-mode 0 peers: they miss part of a picture until the
+    /// next IDR, so ask for one now.
+    fn repair_oversized(&mut self) {
+        let oversized = self.video.take_oversized();
+        if oversized > 0 {
+            tracing::warn!(
+                oversized,
+                "H.264 NAL units larger than one RTP packet not sent in packetization-mode 0; key frame requested"
+            );
+            self.devices.keyframe();
         }
     }
 }

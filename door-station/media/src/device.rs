@@ -246,6 +246,24 @@ impl<S: VideoSource> EncodingSource<S> {
         }
     }
 
+    /// The SDP parameters of the stream as sent: reads units until an IDR with SPS and PPS
+    /// comes, for at most `within` (a real camera may take a second to start). The units read
+    /// are not kept; `None` when none came in time or the source failed.
+    pub fn first_parameters(&mut self, within: Duration) -> Option<SdpParameters> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match self.next_unit(left) {
+                Ok(Some(unit)) if unit.starts_with_parameter_sets() => return sdp_parameters_of(&unit),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Asks both the source and the encoder for a key frame.
     pub fn request_keyframe(&mut self) {
         self.source.request_keyframe();
@@ -313,6 +331,9 @@ mod tests {
 
     #[test]
     fn raw_pictures_are_encoded_and_key_frames_forced() {
+        let mut src = EncodingSource::new(RawPattern(0), small()).unwrap();
+        let sdp = src.first_parameters(Duration::from_secs(5)).expect("the first unit is an IDR");
+        assert_eq!(Some(sdp), crate::h264::sdp_parameters(small()).ok());
         let mut src = EncodingSource::new(RawPattern(0), small()).unwrap();
         let first = src.next_unit(Duration::ZERO).unwrap().unwrap();
         assert!(first.is_idr() && first.starts_with_parameter_sets());

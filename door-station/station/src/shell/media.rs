@@ -88,6 +88,8 @@ pub struct MediaHandles {
     pub speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     /// Key-frame requests for the camera (none without a camera).
     pub camera: Option<std::sync::mpsc::Sender<Control>>,
+    /// The SPS/PPS of the camera's first IDR, for the SDP.
+    pub video_parameters: Option<ds_media::h264::SdpParameters>,
 }
 
 /// Open the devices and start the media task. A device that does not open
@@ -100,11 +102,14 @@ pub fn spawn(
 ) -> Result<MediaHandles, ds_media::packetize::PacketizeError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (frames_tx, frames) = mpsc::unbounded_channel();
-    let camera = settings.video.and_then(|video| {
-        sources::camera(&settings.camera, video, frames_tx.clone())
-            .map_err(|e| tracing::error!(error = %e, "camera not opened; no video"))
-            .ok()
-    });
+    let (camera, video_parameters) = settings
+        .video
+        .and_then(|video| {
+            sources::camera(&settings.camera, video, frames_tx.clone())
+                .map_err(|e| tracing::error!(error = %e, "camera not opened; no video"))
+                .ok()
+        })
+        .map_or((None, None), |(thread, parameters)| (Some(thread), parameters));
     let microphone = sources::microphone(&settings.microphone, frames_tx)
         .map_err(|e| tracing::error!(error = %e, "microphone not opened; no audio sent"))
         .ok();
@@ -115,6 +120,7 @@ pub fn spawn(
         commands: tx,
         speaker: speaker.as_ref().map(Speaker::sender),
         camera: camera.as_ref().map(SourceThread::controller),
+        video_parameters,
     };
     let cname = format!("door-station@{}", sockets.audio.local_addr().map(|a| a.ip().to_string()).unwrap_or_default());
     let task = MediaTask {

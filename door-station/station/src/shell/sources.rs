@@ -9,7 +9,7 @@
 
 use ds_media::backends::{self, Camera, CameraBackend, MicrophoneBackend};
 use ds_media::device::AudioCapture;
-use ds_media::h264::{AccessUnit, VideoConfig};
+use ds_media::h264::{AccessUnit, SdpParameters, VideoConfig};
 use ds_media::sources::{AudioFrame, FramePacer};
 use ds_media::tone::SampleRate;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -114,16 +114,27 @@ impl Device for MicDevice {
     }
 }
 
-/// Opens the camera and starts its (paused) thread.
+/// How long the camera may take to deliver its first IDR at start.
+const FIRST_IDR_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens the camera, reads the SPS/PPS of its first IDR (the stream's own,
+/// whatever the encoder) and starts its (paused) thread. The parameters are
+/// `None`, with a warning, when no IDR came within [`FIRST_IDR_WAIT`].
 pub fn camera(
     backend: &CameraBackend,
     video: VideoConfig,
     out: UnboundedSender<Frame>,
-) -> Result<SourceThread, ds_media::device::DeviceError> {
-    let camera = backends::open_camera(backend, video)?;
-    tracing::info!(camera = %camera.source().describe(), "camera opened");
+) -> Result<(SourceThread, Option<SdpParameters>), ds_media::device::DeviceError> {
+    let mut camera = backends::open_camera(backend, video)?;
+    let described = camera.source().describe();
+    let parameters = camera.first_parameters(FIRST_IDR_WAIT);
+    match &parameters {
+        Some(p) => tracing::info!(camera = %described, profile_level_id = %p.profile_level_id, "camera opened"),
+        None => tracing::warn!(camera = %described, wait = ?FIRST_IDR_WAIT, "camera opened but gave no IDR in time"),
+    }
     let paced = *backend == CameraBackend::Pattern;
-    spawn("ds-camera", CameraDevice { camera, paced }, video.frame_interval(), out)
+    let thread = spawn("ds-camera", CameraDevice { camera, paced }, video.frame_interval(), out)?;
+    Ok((thread, parameters))
 }
 
 /// Opens the microphone and starts its (paused) thread.

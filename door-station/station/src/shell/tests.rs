@@ -6,6 +6,7 @@
 use super::*;
 use crate::config;
 use ds_media::dtmf::{Digit, DtmfEncoder};
+use ds_media::h264::{AccessUnit, NalKind};
 use ds_media::rtp_session::{RtpSender, SenderConfig};
 use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::{Message, Method, Request, Response};
@@ -386,6 +387,72 @@ async fn the_peer_s_rtcp_port_gets_sender_reports_with_sdes_about_our_video() {
     assert_eq!(sdes.chunks[0].source, video_ssrc);
     assert_eq!(sdes.chunks[0].items[0].sdes_type, SdesType::SdesCname);
     assert!(sdes.chunks[0].items[0].text.starts_with(b"door-station@"));
+
+    stop_tx.send_modify(|n| *n += 1);
+    let (bye, from) = uas.recv_request(Method::Bye).await;
+    uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
+    guard("the station to stop", station).await.unwrap().expect("clean stop");
+}
+
+impl Uas {
+    /// The access units on the video socket, reassembled, until `enough` says stop.
+    async fn video_units(
+        &self,
+        mut enough: impl FnMut(&[ds_media::packetize::ReceivedUnit]) -> bool,
+    ) -> Vec<ds_media::packetize::ReceivedUnit> {
+        let mut depacketizer = ds_media::packetize::H264Depacketizer::new();
+        let mut units = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        guard("video units", async {
+            while !enough(&units) {
+                let n = self.video.recv(&mut buf).await.unwrap();
+                let packet = ds_media::rtp_session::parse(&buf[..n]).expect("an RTP packet");
+                let _ = depacketizer.push(&packet);
+                units.extend(std::iter::from_fn(|| depacketizer.pop_unit()));
+            }
+        })
+        .await;
+        units
+    }
+}
+
+/// The `sprop-parameter-sets` of an SDP body's H.264 fmtp.
+fn sprop_of(sdp: &[u8]) -> Option<String> {
+    let sdp = String::from_utf8_lossy(sdp);
+    let fmtp = sdp.lines().find(|l| l.starts_with("a=fmtp:") && l.contains("profile-level-id"))?;
+    let value = fmtp.split(';').find_map(|p| p.trim().strip_prefix("sprop-parameter-sets="))?;
+    Some(value.trim().to_string())
+}
+
+#[cfg(feature = "gst")]
+#[tokio::test]
+async fn with_an_x264_camera_the_offer_carries_the_sps_and_pps_the_stream_sends() {
+    if !ds_media::gst::has_element("x264enc").unwrap() {
+        panic!("x264enc is missing: install gstreamer1.0-plugins-ugly");
+    }
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-x264-{}", std::process::id())));
+    let uas = Uas::bind().await;
+    let mut config = station_config(&dir.0, uas.sip.local_addr().unwrap());
+    config.media.camera = config::CameraKind::Gstreamer;
+    config.media.camera_device = config::TEST_SOURCE.into();
+    config.media.video_encoder = config::VideoEncoder::X264;
+    let socket = config.control.socket.clone();
+    let (stop_tx, stop) = watch::channel(0);
+    let station = tokio::spawn(run_station(config, stop));
+
+    assert_eq!(control(&socket, "press").await, "ok");
+    let (invite, station_sip) = uas.recv_request(Method::Invite).await;
+    let offered = sprop_of(&invite.body).expect("the offer names sprop-parameter-sets");
+    uas.answer(&invite, station_sip, 200, "OK").await;
+    uas.recv_request(Method::Ack).await;
+    let units =
+        uas.video_units(|u| u.iter().any(|u| u.nals.iter().any(|n| NalKind::of(n) == Some(NalKind::Idr)))).await;
+    let idr = units.iter().find(|u| u.nals.iter().any(|n| NalKind::of(n) == Some(NalKind::Idr))).unwrap();
+    let sent = AccessUnit { nals: idr.nals.clone(), timestamp_90k: 0, frame_index: 0 };
+    let sent = ds_media::device::sdp_parameters_of(&sent).expect("the IDR carries SPS and PPS");
+    assert_eq!(offered, sent.sprop_parameter_sets, "the offer's sprop is the stream's SPS,PPS");
+    let offer = String::from_utf8_lossy(&invite.body).to_string();
+    assert!(offer.contains(&format!("profile-level-id={}", sent.profile_level_id)), "{offer}");
 
     stop_tx.send_modify(|n| *n += 1);
     let (bye, from) = uas.recv_request(Method::Bye).await;

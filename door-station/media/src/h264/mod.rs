@@ -5,9 +5,11 @@
 //! the last ones seen, re-inserted), so any receiver can start decoding at any IDR: that is what
 //! lets a new early-media destination show a picture at once.
 
+mod level;
 mod nal;
 mod pattern;
 
+pub use level::{LevelLimits, fit_to_level, frame_mbs, level_limits};
 pub use nal::{AccessUnit, NalKind, base64, profile_level_id, split_annex_b, sprop_parameter_sets, to_annex_b};
 pub use pattern::{Picture, draw_test_pattern};
 

@@ -9,6 +9,11 @@
 //! The camera and microphone are the `[media]` ones ([`sources`]), opened
 //! at start and paused while no destination exists.
 //!
+//! An answered dialog at a lower H.264 level than the camera's stream
+//! ([`MediaPaths::stream`]) has the camera reconfigured for it (its next
+//! frame is an IDR with the new SPS); the configured stream comes back when
+//! the call stops.
+//!
 //! The task also tells the RTP receivers which call is active and its
 //! telephone-event payload type ([`ActiveCall`]), and the speaker thread
 //! ([`speaker`]) which codecs the answered call's audio uses.
@@ -138,7 +143,15 @@ pub fn spawn(
         dialogs: BTreeMap::new(),
         video_addrs: HashMap::new(),
         audio_addrs: HashMap::new(),
-        devices: Devices { camera, microphone, speaker, running: false, playing: None },
+        devices: Devices {
+            camera,
+            microphone,
+            speaker,
+            running: false,
+            playing: None,
+            configured: settings.video,
+            refitted: None,
+        },
         next_id: 0,
         active,
     };
@@ -154,6 +167,10 @@ struct Devices {
     running: bool,
     /// The dialog whose audio the speaker plays.
     playing: Option<(CallId, String)>,
+    /// The camera's configured stream.
+    configured: Option<VideoConfig>,
+    /// The call the camera's stream is fitted to (a lower H.264 level).
+    refitted: Option<CallId>,
 }
 
 impl Devices {
@@ -170,6 +187,23 @@ impl Devices {
                 s.send(Control::Run(run));
             }
             tracing::info!(run, "media sources");
+        }
+    }
+
+    /// Fits the camera to `call`'s stream (`Some`), or puts the configured
+    /// one back when this call had it fitted.
+    fn fit(&mut self, call: &CallId, stream: Option<VideoConfig>) {
+        let video = match stream {
+            Some(video) => video,
+            None if self.refitted.as_ref() == Some(call) => match self.configured {
+                Some(configured) => configured,
+                None => return,
+            },
+            None => return,
+        };
+        self.refitted = stream.map(|_| call.clone());
+        if let Some(c) = &self.camera {
+            c.send(Control::Reconfigure(video));
         }
     }
 
@@ -286,9 +320,10 @@ impl MediaTask {
     /// not change, with a key frame for the answer; otherwise it starts
     /// afresh. Its received audio goes to the speaker.
     fn answered(&mut self, call: CallId, dialog: String, paths: MediaPaths) {
+        self.devices.fit(&call, paths.stream);
         let key = (call, dialog);
         match self.dialogs.get(&key) {
-            Some(d) if d.paths == paths => {
+            Some(d) if d.paths == MediaPaths { stream: d.paths.stream, ..paths.clone() } => {
                 self.set_active(&key.0, &paths);
                 self.devices.keyframe();
             }
@@ -352,6 +387,7 @@ impl MediaTask {
     }
 
     fn stop_call(&mut self, call: &CallId) {
+        self.devices.fit(call, None);
         let keys: Vec<_> = self.dialogs.keys().filter(|(c, _)| c == call).cloned().collect();
         for key in keys {
             self.stop_dialog(&key);

@@ -31,6 +31,9 @@ pub enum Control {
     Run(bool),
     /// Make the next video frame an IDR with SPS and PPS.
     Keyframe,
+    /// Encode with these settings from now on (a peer at a lower H.264
+    /// level, and back); the next frame is an IDR with the new SPS.
+    Reconfigure(VideoConfig),
     /// End the thread.
     Quit,
 }
@@ -80,6 +83,11 @@ trait Device: Send + 'static {
     fn read(&mut self, timeout: Duration, index: u64) -> Result<Option<Frame>, String>;
     /// A key-frame request.
     fn keyframe(&mut self) {}
+    /// New video settings; `Err` keeps the old ones.
+    fn reconfigure(&mut self, video: VideoConfig) -> Result<(), String> {
+        let _ = video;
+        Err("not a camera".into())
+    }
 }
 
 struct CameraDevice {
@@ -96,6 +104,11 @@ impl Device for CameraDevice {
     }
     fn keyframe(&mut self) {
         self.camera.request_keyframe();
+    }
+    fn reconfigure(&mut self, video: VideoConfig) -> Result<(), String> {
+        let refit = self.camera.reconfigure(video).map_err(|e| e.to_string())?;
+        tracing::info!(width = video.width, height = video.height, fps = video.fps, ?refit, "camera reconfigured");
+        Ok(())
     }
 }
 
@@ -162,7 +175,7 @@ fn spawn<D: Device>(
 }
 
 /// The thread: wait while paused, capture while running.
-fn run<D: Device>(mut device: D, period: Duration, rx: &Receiver<Control>, out: &UnboundedSender<Frame>) {
+fn run<D: Device>(mut device: D, mut period: Duration, rx: &Receiver<Control>, out: &UnboundedSender<Frame>) {
     let mut pacer: Option<FramePacer> = None;
     let mut index = 0u64;
     loop {
@@ -185,6 +198,14 @@ fn run<D: Device>(mut device: D, period: Duration, rx: &Receiver<Control>, out: 
             Some(Control::Run(true)) if pacer.is_none() => pacer = Some(FramePacer::new(Instant::now(), period)),
             Some(Control::Run(false)) => pacer = None,
             Some(Control::Keyframe) => device.keyframe(),
+            Some(Control::Reconfigure(video)) => match device.reconfigure(video) {
+                Ok(()) => {
+                    period = video.frame_interval();
+                    pacer = pacer.map(|_| FramePacer::new(Instant::now(), period));
+                }
+                // The camera keeps a stream the peer may not decode: say so.
+                Err(e) => tracing::warn!(error = %e, "camera not reconfigured; the peer gets a stream above its level"),
+            },
             Some(Control::Quit) => return,
             Some(Control::Run(true)) => {}
             None if pacer.is_none() => return, // paused and the channel closed

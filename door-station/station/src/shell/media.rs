@@ -151,6 +151,7 @@ pub fn spawn(
             playing: None,
             configured: settings.video,
             refitted: None,
+            refits_pending: 0,
         },
         next_id: 0,
         active,
@@ -171,6 +172,9 @@ struct Devices {
     configured: Option<VideoConfig>,
     /// The call the camera's stream is fitted to (a lower H.264 level).
     refitted: Option<CallId>,
+    /// Reconfigurations the camera has not confirmed yet: units until then
+    /// have the old settings and are dropped.
+    refits_pending: u32,
 }
 
 impl Devices {
@@ -204,6 +208,7 @@ impl Devices {
         self.refitted = stream.map(|_| call.clone());
         if let Some(c) = &self.camera {
             c.send(Control::Reconfigure(video));
+            self.refits_pending += 1;
         }
     }
 
@@ -399,6 +404,11 @@ impl MediaTask {
 
     fn frame(&mut self, frame: Frame) {
         let (out, sock, addrs) = match frame {
+            Frame::Reconfigured => {
+                self.devices.refits_pending = self.devices.refits_pending.saturating_sub(1);
+                return;
+            }
+            Frame::Video(_) if self.devices.refits_pending > 0 => return,
             Frame::Video(unit) => {
                 (self.video.send(&unit).map_err(|e| e.to_string()), &self.video_sock, &mut self.video_addrs)
             }

@@ -45,6 +45,9 @@ pub enum Frame {
     Video(AccessUnit),
     /// 20 ms from the microphone.
     Audio(AudioFrame),
+    /// The camera took a [`Control::Reconfigure`] (or refused it): the
+    /// units after this one have the settings it now has.
+    Reconfigured,
 }
 
 /// A running source thread; dropping it stops the thread.
@@ -198,14 +201,21 @@ fn run<D: Device>(mut device: D, mut period: Duration, rx: &Receiver<Control>, o
             Some(Control::Run(true)) if pacer.is_none() => pacer = Some(FramePacer::new(Instant::now(), period)),
             Some(Control::Run(false)) => pacer = None,
             Some(Control::Keyframe) => device.keyframe(),
-            Some(Control::Reconfigure(video)) => match device.reconfigure(video) {
-                Ok(()) => {
-                    period = video.frame_interval();
-                    pacer = pacer.map(|_| FramePacer::new(Instant::now(), period));
+            Some(Control::Reconfigure(video)) => {
+                match device.reconfigure(video) {
+                    Ok(()) => {
+                        period = video.frame_interval();
+                        pacer = pacer.map(|_| FramePacer::new(Instant::now(), period));
+                    }
+                    // The camera keeps a stream the peer may not decode: say so.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "camera not reconfigured; the peer gets a stream above its level")
+                    }
                 }
-                // The camera keeps a stream the peer may not decode: say so.
-                Err(e) => tracing::warn!(error = %e, "camera not reconfigured; the peer gets a stream above its level"),
-            },
+                if out.send(Frame::Reconfigured).is_err() {
+                    return;
+                }
+            }
             Some(Control::Quit) => return,
             Some(Control::Run(true)) => {}
             None if pacer.is_none() => return, // paused and the channel closed

@@ -3,7 +3,8 @@
 //!
 //! - [`VideoSource`]: yields encoded H.264 access units (a camera with its own encoder) or raw
 //!   I420 pictures (the caller encodes them with [`crate::h264::H264Encoder`]), and takes key-frame
-//!   requests.
+//!   requests and new settings ([`VideoSource::reconfigure`], for a peer at a lower H.264 level:
+//!   an encoder or pipeline built again, or raw pictures scaled by [`EncodingSource`]).
 //! - [`AudioCapture`]: 20 ms mono PCM frames.
 //! - [`AudioPlayback`]: 20 ms mono PCM frames out.
 //!

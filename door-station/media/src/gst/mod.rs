@@ -6,6 +6,8 @@
 //! [`GstCamera`] yields [`VideoFrame::Encoded`]. With OpenH264 it yields [`VideoFrame::Raw`] I420
 //! pictures; wrap it in [`crate::device::EncodingSource`]. A key-frame request is a
 //! `GstForceKeyUnit` upstream event sent from the sink, which the encoder answers with an IDR.
+//! New settings (another size or rate) rebuild an encoding pipeline from its [`CameraConfig`];
+//! raw pictures keep their size and are scaled by the caller.
 //!
 //! The pipeline strings and the encoder choice are in [`crate::camera_config`]. Microphone and
 //! speaker with echo cancellation are in [`audio`].

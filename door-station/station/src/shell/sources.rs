@@ -135,7 +135,7 @@ const FIRST_IDR_WAIT: Duration = Duration::from_secs(5);
 
 /// Opens the camera, reads the SPS/PPS of its first IDR (the stream's own,
 /// whatever the encoder) and starts its (paused) thread. The parameters are
-/// `None`, with a warning, when no IDR came within [`FIRST_IDR_WAIT`].
+/// `None`, with a warning, when no IDR came within `FIRST_IDR_WAIT` (5 s).
 pub fn camera(
     backend: &CameraBackend,
     video: VideoConfig,

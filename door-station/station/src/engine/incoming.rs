@@ -133,7 +133,7 @@ impl IncomingCall {
         }
         self.phase = Phase::Talking;
         let Some(offer) = self.offer.take() else { return };
-        if let Some(paths) = media::negotiate(&offer, &ack.body) {
+        if let Some(paths) = media::negotiate(core, &offer, &ack.body) {
             self.limits.negotiated(&core.cfg.calls, now, &paths);
             let dialog = self.dialog.remote_tag().to_string();
             core.media(MediaCommand::Answered { call: self.id.clone(), dialog, paths });

@@ -7,13 +7,13 @@
 //! the camera has encoded a frame. Constrained baseline is a subset of
 //! every H.264 profile a receiver can name, so any profile in the answer
 //! decodes our stream; only the level can be too high ([`video_fit`] gives
-//! [`VideoFit::AboveAnswer`]). Then the dialog that is answered (the 200's
-//! answer to our offer, or the offer we answer) gets a camera stream fitted
-//! to that level ([`MediaPaths::stream`], from ds-media's `fit_to_level`),
-//! which the shell applies for the call and undoes when it ends; our answer
-//! states that level and leaves out the old `sprop-parameter-sets`. Early
-//! dialogs share the camera's one encoder (ds-media's `VideoFanout`), so a
-//! 183 asking a lower level is only logged and the stream kept. An answer
+//! [`VideoFit::AboveAnswer`]). Then the dialog's paths name a camera
+//! stream fitted to that level ([`MediaPaths::stream`], from ds-media's
+//! `fit_to_level`), which the shell applies once the dialog is answered (the
+//! 200's or the ACK's answer to our offer, or the offer we answer) and
+//! undoes when the call ends; our answer states that level and leaves out
+//! the old `sprop-parameter-sets`. Early dialogs share the camera's one
+//! encoder (ds-media's `VideoFanout`), so they keep the stream. An answer
 //! without `profile-level-id` means baseline level 1 by the RFC, but many
 //! peers simply omit it, so that is only logged at debug level.
 
@@ -34,8 +34,9 @@ pub struct MediaPaths {
     /// Where the peer takes RTCP per stream: its `a=rtcp` port (RFC 3605)
     /// or RTP port + 1, at the stream's RTP address.
     pub rtcp: RtcpTargets,
-    /// The camera stream this answered dialog needs when its H.264 level is
-    /// below the configured stream's; `None` keeps the configured one.
+    /// The camera stream this dialog needs when its H.264 level is below
+    /// the configured stream's; `None` keeps the configured one. Applied
+    /// when the dialog is answered: early dialogs share the camera's stream.
     pub stream: Option<VideoConfig>,
 }
 
@@ -86,28 +87,19 @@ pub fn offer(core: &mut Core) -> SessionDescription {
     offer
 }
 
-/// The paths after our `offer` got this answer body; `None` when the body
-/// is not SDP, nothing could be negotiated or the answer's SRTP does not
-/// match the offer's.
-pub fn negotiate(offer: &SessionDescription, answer: &[u8]) -> Option<MediaPaths> {
+/// The paths after our `offer` got this answer body, with the camera
+/// stream fitted to the answer's H.264 level when it is below ours; `None`
+/// when the body is not SDP, nothing could be negotiated or the answer's
+/// SRTP does not match the offer's.
+pub fn negotiate(core: &Core, offer: &SessionDescription, answer: &[u8]) -> Option<MediaPaths> {
     let answer = parse(answer)?;
     let rtp = sdp::negotiate(offer, &answer);
     let srtp = sdes::accept_answer(offer, &answer)
         .map_err(|e| tracing::warn!(error = %e, "the answer's SRTP is not usable; no media"))
         .ok()?;
     let rtcp = RtcpTargets::of(&rtp, &answer);
-    log_video_fit(offer, &answer, &rtp);
-    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp: Box::new(srtp), rtcp, stream: None })
-}
-
-/// The paths of the answered dialog after our `offer` got this answer (the
-/// 200's): as [`negotiate`], with the camera stream fitted to the answer's
-/// H.264 level when it is below ours.
-pub fn negotiate_answered(core: &Core, offer: &SessionDescription, answer: &[u8]) -> Option<MediaPaths> {
-    let mut paths = negotiate(offer, answer)?;
-    let remote = parse(answer)?;
-    paths.stream = fitted_stream(core, &video_fmtps(offer, &remote, &paths.rtp));
-    Some(paths)
+    let stream = fitted_stream(core, &video_fmtps(offer, &answer, &rtp));
+    (rtp.audio.is_some() || rtp.video.is_some()).then_some(MediaPaths { rtp, srtp: Box::new(srtp), rtcp, stream })
 }
 
 /// Our answer to a remote offer body, and its paths; `None` when the body is
@@ -193,25 +185,17 @@ fn video_fmtps(local: &SessionDescription, remote: &SessionDescription, rtp: &Ne
     (fmtp(local), fmtp(remote))
 }
 
-fn log_video_fit(local: &SessionDescription, remote: &SessionDescription, rtp: &Negotiated) {
-    let (ours, theirs) = video_fmtps(local, remote, rtp);
-    match video_fit(ours.as_deref(), theirs.as_deref()) {
-        VideoFit::Fits => {}
-        VideoFit::AboveAnswer { ours, asked } => {
-            tracing::warn!(
-                ours,
-                asked,
-                "the peer asks a lower H.264 level than the camera sends (early dialogs keep the shared stream)"
-            )
-        }
-        VideoFit::Unstated => tracing::debug!("the peer names no H.264 profile-level-id"),
-    }
-}
-
 /// The configured camera stream fitted to the peer's level when that is
 /// below ours; `None` when the configured stream fits (or there is none).
 fn fitted_stream(core: &Core, (ours, theirs): &VideoFmtps) -> Option<VideoConfig> {
-    let VideoFit::AboveAnswer { ours, asked } = video_fit(ours.as_deref(), theirs.as_deref()) else { return None };
+    let (ours, asked) = match video_fit(ours.as_deref(), theirs.as_deref()) {
+        VideoFit::AboveAnswer { ours, asked } => (ours, asked),
+        VideoFit::Fits => return None,
+        VideoFit::Unstated => {
+            tracing::debug!("the peer names no H.264 profile-level-id");
+            return None;
+        }
+    };
     let configured = core.cfg.media.video?;
     let Some(fitted) = fit_to_level(asked, configured) else {
         tracing::warn!(ours, asked, "the peer asks an H.264 level not in Table A-1; stream kept");

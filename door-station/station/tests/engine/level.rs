@@ -7,7 +7,7 @@ use ds_media::h264::VideoConfig;
 use ds_sip::{Message, Method};
 
 use crate::harness::{Harness, answer, config, phone_sdp, plain};
-use crate::incoming::invite_from;
+use crate::incoming::{in_dialog, invite_from, invite_without_offer};
 
 fn vga() -> VideoConfig {
     VideoConfig { width: 640, height: 480, fps: 30, bitrate_bps: 1_000_000, keyframe_interval_s: 2 }
@@ -34,7 +34,7 @@ fn answered_stream(media: &[MediaCommand]) -> Option<VideoConfig> {
 }
 
 #[test]
-fn the_200_at_level_1_2_refits_the_camera_the_183_does_not() {
+fn the_answered_dialog_at_level_1_2_gets_a_fitted_stream_even_when_its_200_repeats_no_sdp() {
     let mut h = Harness::new(vga_config());
     h.input(Input::ButtonPressed(0));
     let invite = h.request(Method::Invite);
@@ -42,9 +42,9 @@ fn the_200_at_level_1_2_refits_the_camera_the_183_does_not() {
     let phone = "127.0.0.1:15066".parse().unwrap();
     h.reply(answer(&invite, 183, "a", phone, Some(&level_1_2_sdp(16000))));
     let early = h.take_media();
-    assert!(matches!(&early[..], [MediaCommand::StartEarly { paths, .. }] if paths.stream.is_none()), "{early:?}");
-    h.reply(answer(&invite, 200, "a", phone, Some(&level_1_2_sdp(16000))));
-    let stream = answered_stream(&h.take_media()).expect("a stream fitted to level 1.2");
+    assert!(matches!(&early[..], [MediaCommand::StartEarly { .. }]), "{early:?}");
+    h.reply(answer(&invite, 200, "a", phone, None));
+    let stream = answered_stream(&h.take_media()).expect("a stream fitted to the 183's level 1.2");
     assert_eq!((stream.width, stream.height, stream.fps, stream.bitrate_bps), (352, 264, 16, 384_000));
     assert!(ds_media::h264::frame_mbs(stream.width, stream.height) <= 396);
 }
@@ -87,4 +87,17 @@ fn a_caller_at_our_level_gets_our_parameter_sets() {
     let body = String::from_utf8_lossy(&ok.body);
     assert!(body.contains("profile-level-id=42e01f;packetization-mode=1;sprop-parameter-sets=Z0LgH9oBQB7I,aM4NiA=="));
     assert_eq!(answered_stream(&h.take_media()), None);
+}
+
+#[test]
+fn a_delayed_offer_answered_at_level_1_2_in_the_ack_gets_a_fitted_stream() {
+    let mut h = Harness::new(vga_config());
+    let invite = invite_without_offer("alice");
+    h.sip(Message::Request(invite.clone()));
+    let ok = h.response();
+    assert!(String::from_utf8_lossy(&ok.body).contains("m=video"), "our offer in the 200");
+    let to = ok.headers.get("To").unwrap().to_string();
+    let ack = in_dialog(&invite, &to, Method::Ack, 1).with_body("application/sdp", level_1_2_sdp(16000));
+    h.sip(Message::Request(ack));
+    assert_eq!(answered_stream(&h.take_media()).map(|s| (s.width, s.height)), Some((352, 264)));
 }

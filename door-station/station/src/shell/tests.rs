@@ -494,12 +494,14 @@ impl Uas {
     }
 }
 
-#[tokio::test]
-async fn a_peer_at_level_1_2_gets_at_most_396_macroblocks_and_the_next_call_vga_again() {
-    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-level-{}", std::process::id())));
+/// A 640x480 camera (the `camera` settings of `[media]`, from `set`), a call
+/// answered at level 1.2 whose pictures must fit it, then a call at our level.
+async fn level_1_2_then_ours(name: &str, set: impl FnOnce(&mut config::MediaConfig)) {
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-{name}-{}", std::process::id())));
     let uas = Uas::bind().await;
     let mut config = station_config(&dir.0, uas.sip.local_addr().unwrap());
     (config.media.video_width, config.media.video_height, config.media.video_fps) = (640, 480, 15);
+    set(&mut config.media);
     let (socket, stop_tx, station) = start(config);
     let mut events = Events::subscribe(&socket).await;
 
@@ -509,7 +511,7 @@ async fn a_peer_at_level_1_2_gets_at_most_396_macroblocks_and_the_next_call_vga_
     uas.answer_with(&invite, station_sip, (200, "OK"), level_1_2).await;
     uas.recv_request(Method::Ack).await;
     let (first_ssrc, sizes) = uas.decoded_sizes(10, None).await;
-    eprintln!("level 1.2 peer: {:?}", sizes[0]);
+    eprintln!("{name}: level 1.2 peer gets {:?}", sizes[0]);
     for (w, h) in &sizes {
         assert!(ds_media::h264::frame_mbs(*w as u32, *h as u32) <= 396, "{w}x{h} is above level 1.2");
     }
@@ -529,4 +531,20 @@ async fn a_peer_at_level_1_2_gets_at_most_396_macroblocks_and_the_next_call_vga_
     let (bye, from) = uas.recv_request(Method::Bye).await;
     uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
     guard("the station to stop", station).await.unwrap().expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_peer_at_level_1_2_gets_at_most_396_macroblocks_and_the_next_call_vga_again() {
+    level_1_2_then_ours("level", |_| {}).await;
+}
+
+#[cfg(feature = "gst")]
+#[tokio::test]
+async fn an_x264_camera_is_rebuilt_for_a_peer_at_level_1_2_and_back() {
+    level_1_2_then_ours("level-x264", |m| {
+        m.camera = config::CameraKind::Gstreamer;
+        m.camera_device = config::TEST_SOURCE.into();
+        m.video_encoder = config::VideoEncoder::X264;
+    })
+    .await;
 }

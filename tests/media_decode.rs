@@ -3,12 +3,15 @@
 //! early dialog's video starts with a picture OpenH264 decodes at once (SPS+PPS+IDR, no wait
 //! for a periodic key frame), the station's 440 Hz tone arrives as PCMU, and the 1 kHz PCMU
 //! tone SIPp replays from a pcap after the answer is played into the station's WAV speaker.
-//! The GStreamer camera (`videotestsrc`, `x264enc`) gets the same video check.
+//! The GStreamer camera (`videotestsrc`, `x264enc`) gets the same video check. A 640x480
+//! camera answered by a UAS at level 1.2 (`42e00c`) sends the answered dialog at most 396
+//! macroblocks a frame, while the early dialog (a shared stream) and a peer at our level get
+//! 640x480.
 
 mod common;
 
 use common::harness::Harness;
-use common::media::{RtpSink, by_ssrc, decode_h264, decode_pcmu, rms, sipp_uas_to, tone_share};
+use common::media::{RtpSink, by_ssrc, decode_h264, decode_pcmu, rms, sipp_uas_edited, tone_share};
 use common::peers::Uas;
 use common::secs;
 use common::station::{StationSpec, start_station};
@@ -31,14 +34,27 @@ struct Run {
 /// `calls` calls to a SIPp UAS whose SDP names this test's sockets, with `media` added to the
 /// station's `[media]`; SIPp replays `pcap` after each answer.
 fn calls(name: &str, media: &str, calls: u32, pcap: Option<&str>) -> (Harness, Run) {
+    calls_to(name, (media, (320, 240)), calls, pcap, "42e01f")
+}
+
+/// [`calls`] with a camera of `size`, to a UAS whose SDP asks `profile_level_id`.
+fn calls_to(
+    name: &str,
+    (media, size): (&str, (u32, u32)),
+    calls: u32,
+    pcap: Option<&str>,
+    profile_level_id: &str,
+) -> (Harness, Run) {
     let mut h = Harness::new(name);
     let audio = RtpSink::bind(PEER_AUDIO);
     let video = RtpSink::bind(PEER_AUDIO + 2);
     let uas = Uas { port: UAS_PORT, media_port: UAS_MEDIA, user: "everyone", dtmf: "", answer_after_ms: Some(2000) };
-    let sipp = sipp_uas_to(&mut h, "uas", &uas, PEER_AUDIO, pcap, calls);
+    let level = |t: String| t.replace("profile-level-id=42e01f", &format!("profile-level-id={profile_level_id}"));
+    let sipp = sipp_uas_edited(&mut h, "uas", (&uas, PEER_AUDIO), pcap, calls, level);
 
     let speaker = h.log_file("speaker.wav");
     let mut spec = StationSpec::new(STATION_PORT, RTP_MIN);
+    spec.video_size = size;
     spec.outbound_proxy = format!("127.0.0.1:{UAS_PORT}");
     spec.media_extra = format!("{media}speaker = \"wav\"\nspeaker_device = {:?}\n", speaker.display().to_string());
     let mut st = start_station(&mut h, &spec);
@@ -104,4 +120,34 @@ fn a_gstreamer_camera_with_x264_decodes_at_once() {
     let media = "camera = \"gstreamer\"\ncamera_device = \"videotestsrc\"\nvideo_encoder = \"x264\"\n";
     let (_h, run) = calls("media_decode_gst", media, 1, None);
     check_video(&run.video, 2, 10);
+}
+
+/// The streams of one call with a 640x480 camera: the early dialog's, then the answer's.
+fn vga_call(name: &str, profile_level_id: &str) -> Vec<common::media::Decoded> {
+    let (_h, run) = calls_to(name, ("", (640, 480)), 1, None, profile_level_id);
+    let streams = by_ssrc(&run.video);
+    assert_eq!(streams.len(), 2, "the early dialog's stream and the answer's");
+    streams.iter().map(|(_, packets)| decode_h264(packets)).collect()
+}
+
+#[test]
+fn a_peer_at_level_1_2_gets_at_most_396_macroblocks_a_frame_once_it_answers() {
+    let decoded = vga_call("media_decode_level", "42e00c");
+    eprintln!("level 1.2: early {:?}, answered {:?}", decoded[0].sizes, decoded[1].sizes);
+    assert_eq!(decoded[0].first_size, Some((640, 480)), "early dialogs share the configured stream");
+    let answered = &decoded[1];
+    assert!(answered.first_unit_decoded && answered.errors == 0 && answered.pictures >= 10, "{answered:?}");
+    for &(w, h) in &answered.sizes {
+        let mbs = w.div_ceil(16) * h.div_ceil(16);
+        assert!(mbs <= 396, "the answered stream has {w}x{h} pictures ({mbs} macroblocks): {answered:?}");
+    }
+}
+
+#[test]
+fn a_peer_at_our_level_gets_640x480() {
+    let decoded = vga_call("media_decode_vga", "42e01f");
+    for d in &decoded {
+        assert_eq!(d.sizes, [(640, 480)].into(), "{d:?}");
+        assert!(d.first_unit_decoded && d.errors == 0, "{d:?}");
+    }
 }

@@ -205,8 +205,21 @@ pub fn decode_pcmu(stream: &[&Received]) -> Vec<i16> {
 /// whose SDP names `audio_port`/`audio_port + 2` (the test's own sockets) instead of SIPp's
 /// media ports; with `pcap`, SIPp replays that file (under tests/peers/sipp) after the ACK.
 pub fn sipp_uas_to(h: &mut Harness, tag: &str, uas: &Uas, audio_port: u16, pcap: Option<&str>, calls: u32) -> ProcId {
+    sipp_uas_edited(h, tag, (uas, audio_port), pcap, calls, |t| t)
+}
+
+/// [`sipp_uas_to`] with the scenario's text changed by `edit` first (e.g. another
+/// `profile-level-id` in its SDP).
+pub fn sipp_uas_edited(
+    h: &mut Harness,
+    tag: &str,
+    (uas, audio_port): (&Uas, u16),
+    pcap: Option<&str>,
+    calls: u32,
+    edit: impl FnOnce(String) -> String,
+) -> ProcId {
     let template = peers_dir().join("sipp").join("uas_183_info.xml");
-    let mut text = std::fs::read_to_string(&template).expect("read uas_183_info.xml");
+    let mut text = edit(std::fs::read_to_string(&template).expect("read uas_183_info.xml"));
     text = text
         .replace("[media_port+2]", &(audio_port + 2).to_string())
         .replace("m=audio [media_port]", &format!("m=audio {audio_port}"));
@@ -245,6 +258,8 @@ pub struct Decoded {
     pub first_unit_decoded: bool,
     /// Units the decoder refused.
     pub errors: usize,
+    /// Every picture size that came out.
+    pub sizes: std::collections::BTreeSet<(usize, usize)>,
 }
 
 /// Depacketizes and decodes one stream with a fresh decoder.
@@ -257,7 +272,14 @@ pub fn decode_h264_packets<'a>(packets: impl IntoIterator<Item = &'a Packet>) ->
     use openh264::formats::YUVSource;
     let mut depack = H264Depacketizer::new();
     let mut decoder = openh264::decoder::Decoder::new().expect("OpenH264 decoder");
-    let mut out = Decoded { units: 0, pictures: 0, first_size: None, first_unit_decoded: false, errors: 0 };
+    let mut out = Decoded {
+        units: 0,
+        pictures: 0,
+        first_size: None,
+        first_unit_decoded: false,
+        errors: 0,
+        sizes: Default::default(),
+    };
     for packet in packets {
         let _ = depack.push(packet);
         while let Some(unit) = depack.pop_unit() {
@@ -267,6 +289,7 @@ pub fn decode_h264_packets<'a>(packets: impl IntoIterator<Item = &'a Packet>) ->
                     out.pictures += 1;
                     out.first_unit_decoded |= out.units == 1;
                     out.first_size.get_or_insert(yuv.dimensions());
+                    out.sizes.insert(yuv.dimensions());
                 }
                 Ok(None) => {}
                 Err(_) => out.errors += 1,

@@ -83,6 +83,8 @@ pub struct StationSpec {
     pub media_extra: String,
     /// `media.keyframe_interval_s`.
     pub keyframe_interval_s: u32,
+    /// `media.video_width`, `media.video_height`.
+    pub video_size: (u32, u32),
     /// More tables appended to the file as written (`[wiegand]`, `[osdp]`, `[door]`).
     pub extra_toml: String,
 }
@@ -109,6 +111,7 @@ impl StationSpec {
             pulse_ms: 1500,
             media_extra: String::new(),
             keyframe_interval_s: 2,
+            video_size: (320, 240),
             extra_toml: String::new(),
         }
     }
@@ -152,8 +155,8 @@ rtp_port_min = {rtp_min}
 rtp_port_max = {rtp_max}
 audio_codecs = ["opus", "pcmu", "pcma"]
 video = true
-video_width = 320
-video_height = 240
+video_width = {video_width}
+video_height = {video_height}
 video_fps = 15
 video_bitrate_kbps = 384
 keyframe_interval_s = {keyframe}
@@ -199,6 +202,8 @@ socket = {socket:?}
             pulse = self.pulse_ms,
             media_extra = self.media_extra,
             keyframe = self.keyframe_interval_s,
+            video_width = self.video_size.0,
+            video_height = self.video_size.1,
             socket = socket.display().to_string(),
             extra = self.extra_toml,
         )

@@ -3,7 +3,8 @@
 //!
 //! - [`VideoSource`]: yields encoded H.264 access units (a camera with its own encoder) or raw
 //!   I420 pictures (the caller encodes them with [`crate::h264::H264Encoder`]), and takes key-frame
-//!   requests.
+//!   requests and new settings ([`VideoSource::reconfigure`], for a peer at a lower H.264 level:
+//!   an encoder or pipeline built again, or raw pictures scaled by [`EncodingSource`]).
 //! - [`AudioCapture`]: 20 ms mono PCM frames.
 //! - [`AudioPlayback`]: 20 ms mono PCM frames out.
 //!
@@ -17,6 +18,7 @@
 
 use crate::h264::{AccessUnit, H264Encoder, H264Error, NalKind, Picture, SdpParameters, VideoConfig};
 use crate::tone::{SampleRate, ToneSource};
+use openh264::formats::YUVSource;
 use std::time::Duration;
 
 /// What went wrong with a capture or playback device.
@@ -58,6 +60,14 @@ pub enum DeviceError {
     /// The encoder failed.
     #[error(transparent)]
     Encode(#[from] H264Error),
+    /// The device cannot do what was asked of it.
+    #[error("{device} cannot {what}")]
+    Unsupported {
+        /// The device, as [`VideoSource::describe`] says.
+        device: String,
+        /// What it was asked, e.g. "change its size or rate".
+        what: &'static str,
+    },
     /// The back-end was configured but this build does not have it.
     #[error("{backend} is not in this build: rebuild ds-media with feature `{feature}`")]
     NotBuilt {
@@ -101,6 +111,17 @@ pub fn sdp_parameters_of(unit: &AccessUnit) -> Option<SdpParameters> {
     })
 }
 
+/// How a source took new video settings ([`VideoSource::reconfigure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refit {
+    /// Its frames now have the new size and rate (its encoder or pipeline was rebuilt; the
+    /// next encoded frame is an IDR with the new SPS and PPS).
+    Delivered,
+    /// It yields raw pictures of the old size and rate: whoever encodes them scales them and
+    /// leaves frames out ([`EncodingSource`] does).
+    Scale,
+}
+
 /// A camera.
 pub trait VideoSource: Send {
     /// The next frame, waiting at most `timeout`; `Ok(None)` when none came in time (or an
@@ -113,6 +134,13 @@ pub trait VideoSource: Send {
 
     /// A short name for logs, e.g. "gstreamer v4l2h264enc /dev/video0".
     fn describe(&self) -> String;
+
+    /// Takes new size, rate and bit rate (a peer at a lower H.264 level, and back). A source
+    /// that cannot says [`DeviceError::Unsupported`] and keeps its settings.
+    fn reconfigure(&mut self, video: &VideoConfig) -> Result<Refit, DeviceError> {
+        let _ = video;
+        Err(DeviceError::Unsupported { device: self.describe(), what: "change its size or rate" })
+    }
 }
 
 /// A microphone.
@@ -148,6 +176,10 @@ impl<T: VideoSource + ?Sized> VideoSource for Box<T> {
 
     fn describe(&self) -> String {
         (**self).describe()
+    }
+
+    fn reconfigure(&mut self, video: &VideoConfig) -> Result<Refit, DeviceError> {
+        (**self).reconfigure(video)
     }
 }
 
@@ -222,6 +254,11 @@ impl VideoSource for PatternCamera {
         let c = self.encoder.config();
         format!("test pattern {}x{}@{} (openh264)", c.width, c.height, c.fps)
     }
+
+    fn reconfigure(&mut self, video: &VideoConfig) -> Result<Refit, DeviceError> {
+        self.encoder.reconfigure(*video)?;
+        Ok(Refit::Delivered)
+    }
 }
 
 /// Turns raw pictures into access units with OpenH264, passing encoded frames through: wraps
@@ -229,12 +266,36 @@ impl VideoSource for PatternCamera {
 pub struct EncodingSource<S> {
     source: S,
     encoder: H264Encoder,
+    /// The raw pictures' rate when the encoder runs at another ([`Refit::Scale`]).
+    raw_fps: u32,
+    /// Frames owed to the encoder, in units of 1/`raw_fps` (leaves frames out evenly).
+    credit: u32,
 }
 
 impl<S: VideoSource> EncodingSource<S> {
     /// Wraps `source`, encoding its raw pictures with an encoder for `config`.
     pub fn new(source: S, config: VideoConfig) -> Result<Self, DeviceError> {
-        Ok(EncodingSource { source, encoder: H264Encoder::new(config)? })
+        Ok(EncodingSource { source, encoder: H264Encoder::new(config)?, raw_fps: config.fps, credit: 0 })
+    }
+
+    /// Takes new video settings: the source rebuilds itself, or keeps delivering raw pictures
+    /// of its size and rate, which are then scaled and thinned for an encoder with the new
+    /// settings. Either way the next unit is an IDR with the new SPS and PPS. On an error
+    /// the old settings stay.
+    pub fn reconfigure(&mut self, video: VideoConfig) -> Result<Refit, DeviceError> {
+        video.validate()?;
+        let refit = self.source.reconfigure(&video)?;
+        if refit == Refit::Delivered {
+            self.raw_fps = video.fps;
+        }
+        self.encoder.reconfigure(video)?;
+        self.credit = 0;
+        Ok(refit)
+    }
+
+    /// The settings the units are encoded with.
+    pub fn video(&self) -> &VideoConfig {
+        self.encoder.config()
     }
 
     /// The next access unit (see [`VideoSource::next_frame`]).
@@ -242,7 +303,39 @@ impl<S: VideoSource> EncodingSource<S> {
         match self.source.next_frame(timeout)? {
             None => Ok(None),
             Some(VideoFrame::Encoded(unit)) => Ok(Some(unit)),
-            Some(VideoFrame::Raw(picture)) => Ok(self.encoder.encode_picture(&picture)?),
+            Some(VideoFrame::Raw(picture)) => self.encode_raw(&picture),
+        }
+    }
+
+    fn encode_raw(&mut self, picture: &Picture) -> Result<Option<AccessUnit>, DeviceError> {
+        let c = *self.encoder.config();
+        self.credit += c.fps.min(self.raw_fps);
+        if self.credit < self.raw_fps {
+            return Ok(None);
+        }
+        self.credit -= self.raw_fps;
+        let size = (c.width as usize, c.height as usize);
+        if picture.dimensions() == size {
+            return Ok(self.encoder.encode_picture(picture)?);
+        }
+        Ok(self.encoder.encode_picture(&picture.scaled(size.0, size.1))?)
+    }
+
+    /// The SDP parameters of the stream as sent: reads units until an IDR with SPS and PPS
+    /// comes, for at most `within` (a real camera may take a second to start). The units read
+    /// are not kept; `None` when none came in time or the source failed.
+    pub fn first_parameters(&mut self, within: Duration) -> Option<SdpParameters> {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match self.next_unit(left) {
+                Ok(Some(unit)) if unit.starts_with_parameter_sets() => return sdp_parameters_of(&unit),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
         }
     }
 
@@ -290,6 +383,9 @@ mod tests {
         fn describe(&self) -> String {
             "raw pattern".into()
         }
+        fn reconfigure(&mut self, _: &VideoConfig) -> Result<Refit, DeviceError> {
+            Ok(Refit::Scale)
+        }
     }
 
     #[test]
@@ -314,11 +410,62 @@ mod tests {
     #[test]
     fn raw_pictures_are_encoded_and_key_frames_forced() {
         let mut src = EncodingSource::new(RawPattern(0), small()).unwrap();
+        let sdp = src.first_parameters(Duration::from_secs(5)).expect("the first unit is an IDR");
+        assert_eq!(Some(sdp), crate::h264::sdp_parameters(small()).ok());
+        let mut src = EncodingSource::new(RawPattern(0), small()).unwrap();
         let first = src.next_unit(Duration::ZERO).unwrap().unwrap();
         assert!(first.is_idr() && first.starts_with_parameter_sets());
         assert!(!src.next_unit(Duration::ZERO).unwrap().unwrap().is_idr());
         src.request_keyframe();
         assert!(src.next_unit(Duration::ZERO).unwrap().unwrap().is_idr());
+    }
+
+    fn mbs(unit: &AccessUnit) -> (usize, usize) {
+        let mut decoder = openh264::decoder::Decoder::new().unwrap();
+        decoder.decode(&unit.to_annex_b()).unwrap().expect("a picture").dimensions()
+    }
+
+    #[test]
+    fn raw_pictures_are_scaled_and_thinned_for_new_settings_and_restored() {
+        let mut src = EncodingSource::new(RawPattern(0), small()).unwrap();
+        let first = src.next_unit(Duration::ZERO).unwrap().unwrap();
+        let smaller = VideoConfig { width: 96, height: 72, fps: 5, ..small() };
+        assert_eq!(src.reconfigure(smaller).unwrap(), Refit::Scale, "raw pictures are the caller's to scale");
+        let units: Vec<_> = (0..10).filter_map(|_| src.next_unit(Duration::ZERO).unwrap()).collect();
+        assert_eq!(units.len(), 5, "10 fps in, 5 fps out");
+        assert!(units[0].starts_with_parameter_sets(), "the new settings start with an IDR");
+        assert_eq!(mbs(&units[0]), (96, 72));
+        assert_ne!(sdp_parameters_of(&units[0]), sdp_parameters_of(&first), "a new SPS");
+        assert!(units.windows(2).all(|w| w[1].timestamp_90k > w[0].timestamp_90k));
+        assert!(units[0].timestamp_90k > first.timestamp_90k, "time goes on across the change");
+        src.reconfigure(small()).unwrap();
+        let back = src.next_unit(Duration::ZERO).unwrap().unwrap();
+        assert!(back.starts_with_parameter_sets());
+        assert_eq!(mbs(&back), (160, 120));
+        assert!(src.reconfigure(VideoConfig { width: 7, ..small() }).is_err());
+        assert_eq!(src.video(), &small(), "a refused change keeps the settings");
+    }
+
+    #[test]
+    fn the_pattern_camera_rebuilds_its_encoder_and_a_fixed_source_says_it_cannot() {
+        let mut cam = EncodingSource::new(PatternCamera::new(small()).unwrap(), small()).unwrap();
+        cam.next_unit(Duration::ZERO).unwrap().unwrap();
+        let smaller = VideoConfig { width: 96, height: 72, ..small() };
+        assert_eq!(cam.reconfigure(smaller).unwrap(), Refit::Delivered);
+        let unit = cam.next_unit(Duration::ZERO).unwrap().unwrap();
+        assert!(unit.starts_with_parameter_sets());
+        assert_eq!(mbs(&unit), (96, 72));
+        struct Fixed;
+        impl VideoSource for Fixed {
+            fn next_frame(&mut self, _: Duration) -> Result<Option<VideoFrame>, DeviceError> {
+                Ok(None)
+            }
+            fn request_keyframe(&mut self) {}
+            fn describe(&self) -> String {
+                "fixed".into()
+            }
+        }
+        assert!(matches!(Fixed.reconfigure(&smaller), Err(DeviceError::Unsupported { .. })));
     }
 
     #[test]

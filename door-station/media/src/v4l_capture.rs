@@ -7,7 +7,7 @@
 //! ([`crate::gst`]).
 
 use crate::convert::{mjpeg_to_i420, yuyv_to_i420};
-use crate::device::{DeviceError, VideoFrame, VideoSource};
+use crate::device::{DeviceError, Refit, VideoFrame, VideoSource};
 use crate::h264::VideoConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,6 +139,11 @@ impl VideoSource for V4lCamera {
 
     /// Raw frames: the encoder takes the request.
     fn request_keyframe(&mut self) {}
+
+    /// The device keeps its format; the encoder scales and thins its pictures.
+    fn reconfigure(&mut self, _: &VideoConfig) -> Result<Refit, DeviceError> {
+        Ok(Refit::Scale)
+    }
 
     fn describe(&self) -> String {
         format!("v4l {} {:?} {}x{}", self.path.display(), self.format, self.width, self.height)

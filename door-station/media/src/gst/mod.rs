@@ -6,15 +6,19 @@
 //! [`GstCamera`] yields [`VideoFrame::Encoded`]. With OpenH264 it yields [`VideoFrame::Raw`] I420
 //! pictures; wrap it in [`crate::device::EncodingSource`]. A key-frame request is a
 //! `GstForceKeyUnit` upstream event sent from the sink, which the encoder answers with an IDR.
+//! New settings (another size or rate) rebuild an encoding pipeline from its [`CameraConfig`];
+//! raw pictures keep their size and are scaled by the caller.
 //!
 //! The pipeline strings and the encoder choice are in [`crate::camera_config`]. Microphone and
 //! speaker with echo cancellation are in [`audio`].
 
 pub mod audio;
 
-use crate::camera_config::{CameraConfig, Encoder, EncoderProbe, PI4_ENCODER_DEVICE, SINK_NAME, pipeline_description};
-use crate::device::{DeviceError, VideoFrame, VideoSource};
-use crate::h264::{AccessUnit, H264_CLOCK, NalKind, Picture, split_annex_b};
+use crate::camera_config::{
+    CameraConfig, CameraInput, Encoder, EncoderProbe, PI4_ENCODER_DEVICE, SINK_NAME, pipeline_description,
+};
+use crate::device::{DeviceError, Refit, VideoFrame, VideoSource};
+use crate::h264::{AccessUnit, H264_CLOCK, NalKind, Picture, VideoConfig, split_annex_b};
 use bytes::Bytes;
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -57,13 +61,20 @@ pub struct GstCamera {
     description: String,
     first_pts: Option<gst::ClockTime>,
     frames: u64,
+    /// What [`Self::open`] built the pipeline from, to build it again with other settings.
+    built_from: Option<(CameraInput, VideoConfig)>,
+    /// The 90 kHz time the current pipeline's first buffer gets, and the last one given.
+    base_90k: u32,
+    last_90k: u32,
 }
 
 impl GstCamera {
     /// Resolves the encoder on this machine, builds the pipeline and starts it.
     pub fn open(config: &CameraConfig) -> Result<Self, DeviceError> {
         let encoder = config.encoder.resolve(probe()?).map_err(|e| DeviceError::open(BACKEND, "encoder", e))?;
-        Self::launch(pipeline_description(&config.input, encoder, &config.video), encoder)
+        let mut camera = Self::launch(pipeline_description(&config.input, encoder, &config.video), encoder)?;
+        camera.built_from = Some((config.input.clone(), config.video));
+        Ok(camera)
     }
 
     /// Starts a pipeline from its description; it must end in an appsink named
@@ -80,8 +91,17 @@ impl GstCamera {
             .by_name(SINK_NAME)
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
             .ok_or_else(|| open_error(&format!("no appsink named {SINK_NAME}")))?;
-        let camera =
-            GstCamera { pipeline, sink, encoder, description: description.clone(), first_pts: None, frames: 0 };
+        let camera = GstCamera {
+            pipeline,
+            sink,
+            encoder,
+            description: description.clone(),
+            first_pts: None,
+            frames: 0,
+            built_from: None,
+            base_90k: 0,
+            last_90k: 0,
+        };
         if camera.pipeline.set_state(gst::State::Playing).is_err() {
             let why = camera.bus_error().unwrap_or_else(|| "cannot start".into());
             return Err(open_error(&why));
@@ -109,7 +129,27 @@ impl GstCamera {
         let pts = pts.unwrap_or(gst::ClockTime::ZERO);
         let first = *self.first_pts.get_or_insert(pts);
         let since = pts.saturating_sub(first).nseconds();
-        (u128::from(since) * u128::from(H264_CLOCK) / 1_000_000_000) as u32
+        let since = (u128::from(since) * u128::from(H264_CLOCK) / 1_000_000_000) as u32;
+        self.last_90k = self.base_90k.wrapping_add(since);
+        self.last_90k
+    }
+
+    /// Replaces the pipeline by one built for `video` (the old one stops first: a V4L2
+    /// device opens once); on failure the old one is started again.
+    fn rebuild(&mut self, input: CameraInput, old: VideoConfig, video: VideoConfig) -> Result<(), DeviceError> {
+        let _ = self.pipeline.set_state(gst::State::Null);
+        let launched = Self::launch(pipeline_description(&input, self.encoder, &video), self.encoder);
+        let (mut next, result) = match launched {
+            Ok(next) => (next, Ok(())),
+            Err(e) => (Self::launch(pipeline_description(&input, self.encoder, &old), self.encoder)?, Err(e)),
+        };
+        let now = if result.is_ok() { video } else { old };
+        next.built_from = Some((input, now));
+        next.frames = self.frames;
+        next.base_90k = self.last_90k.wrapping_add(H264_CLOCK / old.fps.max(1));
+        next.last_90k = next.base_90k;
+        *self = next;
+        result
     }
 
     fn frame_from(&mut self, sample: &gst::Sample) -> Result<VideoFrame, DeviceError> {
@@ -181,6 +221,20 @@ impl VideoSource for GstCamera {
 
     fn describe(&self) -> String {
         format!("gstreamer {:?}: {}", self.encoder, self.description)
+    }
+
+    /// Raw pictures for OpenH264 keep their size (the caller scales them); an encoding
+    /// pipeline is built again with the new caps and encoder settings, and starts with an IDR.
+    /// A pipeline given as a description ([`Self::launch`]) cannot be rebuilt.
+    fn reconfigure(&mut self, video: &VideoConfig) -> Result<Refit, DeviceError> {
+        if self.encoder == Encoder::OpenH264 {
+            return Ok(Refit::Scale);
+        }
+        let Some((input, old)) = self.built_from.clone() else {
+            return Err(DeviceError::Unsupported { device: self.describe(), what: "be rebuilt with other settings" });
+        };
+        self.rebuild(input, old, *video)?;
+        Ok(Refit::Delivered)
     }
 }
 

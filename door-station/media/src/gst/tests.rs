@@ -141,3 +141,21 @@ fn a_missing_v4l2_camera_is_reported_by_name() {
         (Some(dev), Err(e)) => eprintln!("{dev} exists but does not deliver 320x240: {e}"),
     }
 }
+
+#[test]
+fn an_x264_pipeline_is_rebuilt_for_a_smaller_picture_starting_with_an_idr() {
+    if !has_element("x264enc").unwrap() {
+        panic!("x264enc is missing: install gstreamer1.0-plugins-ugly");
+    }
+    let mut camera = GstCamera::open(&config(EncoderChoice::X264)).unwrap();
+    let before = next_unit(&mut camera);
+    let smaller = VideoConfig { width: 160, height: 120, fps: 15, ..video() };
+    assert_eq!(camera.reconfigure(&smaller).unwrap(), Refit::Delivered);
+    assert!(camera.describe().contains("width=160,height=120,framerate=15/1"), "{}", camera.describe());
+    let first = next_unit(&mut camera);
+    assert!(first.starts_with_parameter_sets(), "the new pipeline starts with SPS, PPS, IDR");
+    assert!(first.timestamp_90k > before.timestamp_90k, "time goes on across the rebuild");
+    assert_eq!(decode(&mut Decoder::new().unwrap(), &first), Some((160, 120)));
+    let mut openh264 = GstCamera::open(&config(EncoderChoice::OpenH264)).unwrap();
+    assert_eq!(openh264.reconfigure(&smaller).unwrap(), Refit::Scale, "raw pictures are scaled by the caller");
+}

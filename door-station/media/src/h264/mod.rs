@@ -5,9 +5,11 @@
 //! the last ones seen, re-inserted), so any receiver can start decoding at any IDR: that is what
 //! lets a new early-media destination show a picture at once.
 
+mod level;
 mod nal;
 mod pattern;
 
+pub use level::{LevelLimits, fit_to_level, frame_mbs, level_limits};
 pub use nal::{AccessUnit, NalKind, base64, profile_level_id, split_annex_b, sprop_parameter_sets, to_annex_b};
 pub use pattern::{Picture, draw_test_pattern};
 
@@ -152,6 +154,8 @@ pub struct H264Encoder {
     sps: Option<Bytes>,
     pps: Option<Bytes>,
     keyframe_pending: bool,
+    /// The frame index and 90 kHz time the current settings started at.
+    epoch: (u64, u64),
 }
 
 impl std::fmt::Debug for H264Encoder {
@@ -170,7 +174,30 @@ impl H264Encoder {
         let inner = Encoder::with_api_config(OpenH264API::from_source(), config.encoder_config())
             .map_err(|source| H264Error::Codec { during: "create encoder", source })?;
         let picture = Picture::new(config.width as usize, config.height as usize);
-        Ok(H264Encoder { inner, config, picture, frame_index: 0, sps: None, pps: None, keyframe_pending: false })
+        Ok(H264Encoder {
+            inner,
+            config,
+            picture,
+            frame_index: 0,
+            sps: None,
+            pps: None,
+            keyframe_pending: false,
+            epoch: (0, 0),
+        })
+    }
+
+    /// Starts over with `config` (another size, rate or bit rate): the next frame is an IDR
+    /// with the new SPS and PPS, and timestamps go on from where the old settings left off.
+    pub fn reconfigure(&mut self, config: VideoConfig) -> Result<(), H264Error> {
+        config.validate()?;
+        let inner = Encoder::with_api_config(OpenH264API::from_source(), config.encoder_config())
+            .map_err(|source| H264Error::Codec { during: "create encoder", source })?;
+        self.epoch = (self.frame_index, self.time_90k(self.frame_index));
+        self.inner = inner;
+        self.config = config;
+        self.picture = Picture::new(config.width as usize, config.height as usize);
+        (self.sps, self.pps, self.keyframe_pending) = (None, None, false);
+        Ok(())
     }
 
     /// The configuration in use.
@@ -185,7 +212,8 @@ impl H264Encoder {
         self.inner.force_intra_frame();
     }
 
-    /// Index the next frame gets (its timestamp is index × 90000 / fps).
+    /// Index the next frame gets (its timestamp is index × 90000 / fps, counted from the last
+    /// [`Self::reconfigure`]).
     pub fn next_frame_index(&self) -> u64 {
         self.frame_index
     }
@@ -238,18 +266,24 @@ impl H264Encoder {
         }
         let nals = self.with_parameter_sets(nals, frame_index)?;
         // RTP timestamps wrap modulo 2^32 (RFC 3550 §5.1).
-        let timestamp_90k = self.clock_units(frame_index, H264_CLOCK) as u32;
+        let timestamp_90k = self.time_90k(frame_index) as u32;
         Ok(Some(AccessUnit { nals, timestamp_90k, frame_index }))
     }
 
-    /// Time of frame `n` in units of a `rate` Hz clock.
+    /// Time of frame `n` in units of a `rate` Hz clock, since the current settings started.
     fn clock_units(&self, n: u64, rate: u32) -> u128 {
-        u128::from(n) * u128::from(rate) / u128::from(self.config.fps.max(1))
+        u128::from(n.saturating_sub(self.epoch.0)) * u128::from(rate) / u128::from(self.config.fps.max(1))
+    }
+
+    /// Time of frame `n` at 90 kHz since the first frame.
+    fn time_90k(&self, n: u64) -> u64 {
+        let since = self.clock_units(n, H264_CLOCK).min(u128::from(u64::MAX)) as u64;
+        self.epoch.1.saturating_add(since)
     }
 
     /// Time of frame `n` in milliseconds, within what OpenH264 accepts (an i64).
     fn millis(&self, n: u64) -> u64 {
-        self.clock_units(n, 1000).min(i64::MAX as u128) as u64
+        (self.time_90k(n) / 90).min(i64::MAX as u64)
     }
 
     /// Remembers the SPS/PPS of this unit and makes sure an IDR unit starts with them.

@@ -86,10 +86,49 @@ impl Picture {
         }
     }
 
+    /// The picture resampled (bilinear) to `width`×`height`, rounded down to even; a camera's
+    /// pictures for an encoder of another size.
+    pub fn scaled(&self, width: usize, height: usize) -> Picture {
+        let (width, height) = (width & !1, height & !1);
+        Picture {
+            width,
+            height,
+            y: resample(&self.y, (self.width, self.height), (width, height)),
+            u: resample(&self.u, (self.width / 2, self.height / 2), (width / 2, height / 2)),
+            v: resample(&self.v, (self.width / 2, self.height / 2), (width / 2, height / 2)),
+        }
+    }
+
     /// The luma sample at (`x`, `y`), for tests; `None` outside the picture.
     pub fn luma(&self, x: usize, y: usize) -> Option<u8> {
         (x < self.width && y < self.height).then(|| self.y[y * self.width + x])
     }
+}
+
+/// One plane of `from` samples resampled bilinearly to `to` (pixel centres aligned).
+fn resample(plane: &[u8], from: (usize, usize), to: (usize, usize)) -> Vec<u8> {
+    let ((fw, fh), (tw, th)) = (from, to);
+    if fw == 0 || fh == 0 || plane.len() < fw * fh {
+        return vec![128; tw * th];
+    }
+    // Source position of a target sample, in 1/256 of a sample.
+    let position = |t: usize, f: usize, tn: usize| ((2 * t + 1) * f * 256 / (2 * tn)).saturating_sub(128);
+    let mut out = Vec::with_capacity(tw * th);
+    for ty in 0..th {
+        let sy = position(ty, fh, th);
+        let (y0, wy) = ((sy >> 8).min(fh - 1), (sy & 255) as u32);
+        let y1 = (y0 + 1).min(fh - 1);
+        for tx in 0..tw {
+            let sx = position(tx, fw, tw);
+            let (x0, wx) = ((sx >> 8).min(fw - 1), (sx & 255) as u32);
+            let x1 = (x0 + 1).min(fw - 1);
+            let at = |x: usize, y: usize| u32::from(plane[y * fw + x]);
+            let top = at(x0, y0) * (256 - wx) + at(x1, y0) * wx;
+            let bottom = at(x0, y1) * (256 - wx) + at(x1, y1) * wx;
+            out.push(((top * (256 - wy) + bottom * wy + (1 << 15)) >> 16) as u8);
+        }
+    }
+    out
 }
 
 impl YUVSource for Picture {

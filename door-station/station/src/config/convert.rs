@@ -55,6 +55,7 @@ impl StationConfig {
                 srtp: self.media.srtp.into(),
                 // The shell puts a random one here.
                 srtp_secret: [0; 32],
+                video: self.media.video.then(|| self.video_config()),
             },
             unlock: self.unlock_config()?,
             relay_pulse: Duration::from_millis(self.relay.pulse_ms.into()),

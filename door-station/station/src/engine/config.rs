@@ -122,6 +122,9 @@ pub struct MediaConfig {
     pub srtp: ds_media::srtp::SrtpPolicy,
     /// The secret SRTP master keys are made from (random, from the shell).
     pub srtp_secret: [u8; 32],
+    /// The configured camera stream (`media.video_*`), which a peer at a
+    /// lower H.264 level gets fitted to that level.
+    pub video: Option<ds_media::h264::VideoConfig>,
 }
 
 impl Default for EngineConfig {
@@ -157,6 +160,7 @@ impl Default for EngineConfig {
                 caps: LocalCaps::default(),
                 srtp: ds_media::srtp::SrtpPolicy::Off,
                 srtp_secret: [0; 32],
+                video: Some(ds_media::h264::VideoConfig::default()),
             },
             unlock: UnlockConfig {
                 code: UnlockCode::Digit('#'),

@@ -333,7 +333,7 @@ impl BellCall {
         if !wire::has_sdp(resp.headers.content_type(), &resp.body) {
             return;
         }
-        let Some(paths) = media::negotiate(&self.offer, &resp.body) else { return };
+        let Some(paths) = media::negotiate(core, &self.offer, &resp.body) else { return };
         entry.paths = Some(paths.clone());
         let remote = media::remote_label(&paths);
         core.media(MediaCommand::StartEarly { call: self.id.clone(), dialog: tag.clone(), paths });
@@ -359,7 +359,7 @@ impl BellCall {
                 core.media(MediaCommand::StopDialog { call: self.id.clone(), dialog });
             }
         }
-        let paths = media::negotiate(&self.offer, &resp.body).or(paths).unwrap_or_default();
+        let paths = media::negotiate(core, &self.offer, &resp.body).or(paths).unwrap_or_default();
         let limits = CallLimits::new(&core.cfg.calls, now, Some(&paths));
         core.media(MediaCommand::Answered { call: self.id.clone(), dialog: tag.clone(), paths });
         core.emit(Event::Answered { call_id: self.id.0.clone(), by: answerer(resp, &dialog) });

@@ -121,7 +121,7 @@ impl MediaSession {
             return;
         }
         let Some(offer) = self.awaiting.take().and_then(|a| a.offer) else { return };
-        match media::negotiate(&offer, &ack.body) {
+        match media::negotiate(core, &offer, &ack.body) {
             Some(paths) => self.apply(core, now, paths, limits),
             None => tracing::warn!(call = %self.call, "the ACK carries no usable answer to our offer; media unchanged"),
         }

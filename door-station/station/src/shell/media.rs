@@ -9,6 +9,11 @@
 //! The camera and microphone are the `[media]` ones ([`sources`]), opened
 //! at start and paused while no destination exists.
 //!
+//! An answered dialog at a lower H.264 level than the camera's stream
+//! ([`MediaPaths::stream`]) has the camera reconfigured for it (its next
+//! frame is an IDR with the new SPS); the configured stream comes back when
+//! the call stops.
+//!
 //! The task also tells the RTP receivers which call is active and its
 //! telephone-event payload type ([`ActiveCall`]), and the speaker thread
 //! ([`speaker`]) which codecs the answered call's audio uses.
@@ -88,6 +93,8 @@ pub struct MediaHandles {
     pub speaker: Option<std::sync::mpsc::Sender<SpeakerInput>>,
     /// Key-frame requests for the camera (none without a camera).
     pub camera: Option<std::sync::mpsc::Sender<Control>>,
+    /// The SPS/PPS of the camera's first IDR, for the SDP.
+    pub video_parameters: Option<ds_media::h264::SdpParameters>,
 }
 
 /// Open the devices and start the media task. A device that does not open
@@ -100,11 +107,14 @@ pub fn spawn(
 ) -> Result<MediaHandles, ds_media::packetize::PacketizeError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (frames_tx, frames) = mpsc::unbounded_channel();
-    let camera = settings.video.and_then(|video| {
-        sources::camera(&settings.camera, video, frames_tx.clone())
-            .map_err(|e| tracing::error!(error = %e, "camera not opened; no video"))
-            .ok()
-    });
+    let (camera, video_parameters) = settings
+        .video
+        .and_then(|video| {
+            sources::camera(&settings.camera, video, frames_tx.clone())
+                .map_err(|e| tracing::error!(error = %e, "camera not opened; no video"))
+                .ok()
+        })
+        .map_or((None, None), |(thread, parameters)| (Some(thread), parameters));
     let microphone = sources::microphone(&settings.microphone, frames_tx)
         .map_err(|e| tracing::error!(error = %e, "microphone not opened; no audio sent"))
         .ok();
@@ -115,6 +125,7 @@ pub fn spawn(
         commands: tx,
         speaker: speaker.as_ref().map(Speaker::sender),
         camera: camera.as_ref().map(SourceThread::controller),
+        video_parameters,
     };
     let cname = format!("door-station@{}", sockets.audio.local_addr().map(|a| a.ip().to_string()).unwrap_or_default());
     let task = MediaTask {
@@ -132,7 +143,16 @@ pub fn spawn(
         dialogs: BTreeMap::new(),
         video_addrs: HashMap::new(),
         audio_addrs: HashMap::new(),
-        devices: Devices { camera, microphone, speaker, running: false, playing: None },
+        devices: Devices {
+            camera,
+            microphone,
+            speaker,
+            running: false,
+            playing: None,
+            configured: settings.video,
+            refitted: None,
+            refits_pending: 0,
+        },
         next_id: 0,
         active,
     };
@@ -148,6 +168,13 @@ struct Devices {
     running: bool,
     /// The dialog whose audio the speaker plays.
     playing: Option<(CallId, String)>,
+    /// The camera's configured stream.
+    configured: Option<VideoConfig>,
+    /// The call the camera's stream is fitted to (a lower H.264 level).
+    refitted: Option<CallId>,
+    /// Reconfigurations the camera has not confirmed yet: units until then
+    /// have the old settings and are dropped.
+    refits_pending: u32,
 }
 
 impl Devices {
@@ -164,6 +191,24 @@ impl Devices {
                 s.send(Control::Run(run));
             }
             tracing::info!(run, "media sources");
+        }
+    }
+
+    /// Fits the camera to `call`'s stream (`Some`), or puts the configured
+    /// one back when this call had it fitted.
+    fn fit(&mut self, call: &CallId, stream: Option<VideoConfig>) {
+        let video = match stream {
+            Some(video) => video,
+            None if self.refitted.as_ref() == Some(call) => match self.configured {
+                Some(configured) => configured,
+                None => return,
+            },
+            None => return,
+        };
+        self.refitted = stream.map(|_| call.clone());
+        if let Some(c) = &self.camera {
+            c.send(Control::Reconfigure(video));
+            self.refits_pending += 1;
         }
     }
 
@@ -284,9 +329,10 @@ impl MediaTask {
     /// not change, with a key frame for the answer; otherwise it starts
     /// afresh. Its received audio goes to the speaker.
     fn answered(&mut self, call: CallId, dialog: String, paths: MediaPaths) {
+        self.devices.fit(&call, paths.stream);
         let key = (call, dialog);
         match self.dialogs.get(&key) {
-            Some(d) if d.paths == paths => {
+            Some(d) if d.paths == MediaPaths { stream: d.paths.stream, ..paths.clone() } => {
                 self.set_active(&key.0, &paths);
                 self.devices.keyframe();
             }
@@ -354,6 +400,7 @@ impl MediaTask {
     }
 
     fn stop_call(&mut self, call: &CallId) {
+        self.devices.fit(call, None);
         let keys: Vec<_> = self.dialogs.keys().filter(|(c, _)| c == call).cloned().collect();
         for key in keys {
             self.stop_dialog(&key);
@@ -365,6 +412,11 @@ impl MediaTask {
 
     fn frame(&mut self, frame: Frame) {
         let (out, sock, addrs) = match frame {
+            Frame::Reconfigured => {
+                self.devices.refits_pending = self.devices.refits_pending.saturating_sub(1);
+                return;
+            }
+            Frame::Video(_) if self.devices.refits_pending > 0 => return,
             Frame::Video(unit) => {
                 let out = self.video.send(&unit).map_err(|e| e.to_string());
                 self.repair_oversized();

@@ -91,7 +91,10 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let own_ip = advertised_ip(sip_local.ip(), &config)?;
     let rtp = rtp::RtpSockets::bind(sip_local.ip(), config.media.rtp_port_min, config.media.rtp_port_max).await?;
     let addrs = RuntimeAddrs { sip: SocketAddr::new(own_ip, sip_local.port()), media: own_ip, rtp_ports: rtp.ports()? };
-    let video = camera_parameters(&config);
+    let (active_tx, active_rx) = watch::channel(None);
+    let mut handles =
+        media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
+    let video = handles.video_parameters.take().or_else(|| camera_parameters(&config));
     let mut engine_config = config.engine_config(&addrs, video.as_ref())?;
     engine_config.media.srtp_secret = rand::random();
     let listener = control::bind(&config.control.socket)
@@ -102,9 +105,6 @@ pub async fn run_station(config: StationConfig, stop: watch::Receiver<u32>) -> a
     let (sip_tx, sip) = mpsc::channel(256);
     let sip_sender = sockets.start(sip_tx, trigger.subscribe());
     let (media_tx, media) = mpsc::channel(256);
-    let (active_tx, active_rx) = watch::channel(None);
-    let handles =
-        media::spawn(media::MediaSettings::from_config(&config), rtp.clone(), active_tx, trigger.subscribe())?;
     rtcp::spawn(
         (rtp.video_rtcp.clone(), reports::Stream::Video),
         handles.camera.clone(),
@@ -153,10 +153,11 @@ fn advertised_ip(bound: IpAddr, config: &StationConfig) -> anyhow::Result<IpAddr
     Ok(probe.local_addr()?.ip())
 }
 
-/// SPS/PPS of the camera's stream for the SDP, from a throw-away encoder:
-/// only when the camera's frames are encoded by OpenH264 with the same
-/// settings. A GStreamer encoder (x264, the Pi's hardware) writes its own
-/// SPS, which the stream carries in-band before every IDR; the SDP then
+/// SPS/PPS for the SDP when the camera gave no IDR at start (see
+/// [`sources::camera`]), from a throw-away encoder: only when the camera's
+/// frames are encoded by OpenH264 with the same settings, which writes the
+/// same SPS/PPS. A GStreamer encoder (x264, the Pi's hardware) writes its
+/// own, which the stream carries in-band before every IDR; the SDP then
 /// leaves `sprop-parameter-sets` out (optional, RFC 6184 §8.1).
 fn camera_parameters(config: &StationConfig) -> Option<ds_media::h264::SdpParameters> {
     use crate::config::{CameraKind, VideoEncoder};

@@ -9,7 +9,7 @@
 
 use ds_media::backends::{self, Camera, CameraBackend, MicrophoneBackend};
 use ds_media::device::AudioCapture;
-use ds_media::h264::{AccessUnit, VideoConfig};
+use ds_media::h264::{AccessUnit, SdpParameters, VideoConfig};
 use ds_media::sources::{AudioFrame, FramePacer};
 use ds_media::tone::SampleRate;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -31,6 +31,9 @@ pub enum Control {
     Run(bool),
     /// Make the next video frame an IDR with SPS and PPS.
     Keyframe,
+    /// Encode with these settings from now on (a peer at a lower H.264
+    /// level, and back); the next frame is an IDR with the new SPS.
+    Reconfigure(VideoConfig),
     /// End the thread.
     Quit,
 }
@@ -42,6 +45,9 @@ pub enum Frame {
     Video(AccessUnit),
     /// 20 ms from the microphone.
     Audio(AudioFrame),
+    /// The camera took a [`Control::Reconfigure`] (or refused it): the
+    /// units after this one have the settings it now has.
+    Reconfigured,
 }
 
 /// A running source thread; dropping it stops the thread.
@@ -80,6 +86,11 @@ trait Device: Send + 'static {
     fn read(&mut self, timeout: Duration, index: u64) -> Result<Option<Frame>, String>;
     /// A key-frame request.
     fn keyframe(&mut self) {}
+    /// New video settings; `Err` keeps the old ones.
+    fn reconfigure(&mut self, video: VideoConfig) -> Result<(), String> {
+        let _ = video;
+        Err("not a camera".into())
+    }
 }
 
 struct CameraDevice {
@@ -96,6 +107,11 @@ impl Device for CameraDevice {
     }
     fn keyframe(&mut self) {
         self.camera.request_keyframe();
+    }
+    fn reconfigure(&mut self, video: VideoConfig) -> Result<(), String> {
+        let refit = self.camera.reconfigure(video).map_err(|e| e.to_string())?;
+        tracing::info!(width = video.width, height = video.height, fps = video.fps, ?refit, "camera reconfigured");
+        Ok(())
     }
 }
 
@@ -114,16 +130,27 @@ impl Device for MicDevice {
     }
 }
 
-/// Opens the camera and starts its (paused) thread.
+/// How long the camera may take to deliver its first IDR at start.
+const FIRST_IDR_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens the camera, reads the SPS/PPS of its first IDR (the stream's own,
+/// whatever the encoder) and starts its (paused) thread. The parameters are
+/// `None`, with a warning, when no IDR came within `FIRST_IDR_WAIT` (5 s).
 pub fn camera(
     backend: &CameraBackend,
     video: VideoConfig,
     out: UnboundedSender<Frame>,
-) -> Result<SourceThread, ds_media::device::DeviceError> {
-    let camera = backends::open_camera(backend, video)?;
-    tracing::info!(camera = %camera.source().describe(), "camera opened");
+) -> Result<(SourceThread, Option<SdpParameters>), ds_media::device::DeviceError> {
+    let mut camera = backends::open_camera(backend, video)?;
+    let described = camera.source().describe();
+    let parameters = camera.first_parameters(FIRST_IDR_WAIT);
+    match &parameters {
+        Some(p) => tracing::info!(camera = %described, profile_level_id = %p.profile_level_id, "camera opened"),
+        None => tracing::warn!(camera = %described, wait = ?FIRST_IDR_WAIT, "camera opened but gave no IDR in time"),
+    }
     let paced = *backend == CameraBackend::Pattern;
-    spawn("ds-camera", CameraDevice { camera, paced }, video.frame_interval(), out)
+    let thread = spawn("ds-camera", CameraDevice { camera, paced }, video.frame_interval(), out)?;
+    Ok((thread, parameters))
 }
 
 /// Opens the microphone and starts its (paused) thread.
@@ -151,7 +178,7 @@ fn spawn<D: Device>(
 }
 
 /// The thread: wait while paused, capture while running.
-fn run<D: Device>(mut device: D, period: Duration, rx: &Receiver<Control>, out: &UnboundedSender<Frame>) {
+fn run<D: Device>(mut device: D, mut period: Duration, rx: &Receiver<Control>, out: &UnboundedSender<Frame>) {
     let mut pacer: Option<FramePacer> = None;
     let mut index = 0u64;
     loop {
@@ -174,6 +201,21 @@ fn run<D: Device>(mut device: D, period: Duration, rx: &Receiver<Control>, out: 
             Some(Control::Run(true)) if pacer.is_none() => pacer = Some(FramePacer::new(Instant::now(), period)),
             Some(Control::Run(false)) => pacer = None,
             Some(Control::Keyframe) => device.keyframe(),
+            Some(Control::Reconfigure(video)) => {
+                match device.reconfigure(video) {
+                    Ok(()) => {
+                        period = video.frame_interval();
+                        pacer = pacer.map(|_| FramePacer::new(Instant::now(), period));
+                    }
+                    // The camera keeps a stream the peer may not decode: say so.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "camera not reconfigured; the peer gets a stream above its level")
+                    }
+                }
+                if out.send(Frame::Reconfigured).is_err() {
+                    return;
+                }
+            }
             Some(Control::Quit) => return,
             Some(Control::Run(true)) => {}
             None if pacer.is_none() => return, // paused and the channel closed

@@ -6,6 +6,7 @@
 use super::*;
 use crate::config;
 use ds_media::dtmf::{Digit, DtmfEncoder};
+use ds_media::h264::{AccessUnit, NalKind};
 use ds_media::rtp_session::{RtpSender, SenderConfig};
 use ds_sip::message::intake::{Intake, parse_datagram};
 use ds_sip::{Message, Method, Request, Response};
@@ -391,4 +392,159 @@ async fn the_peer_s_rtcp_port_gets_sender_reports_with_sdes_about_our_video() {
     let (bye, from) = uas.recv_request(Method::Bye).await;
     uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
     guard("the station to stop", station).await.unwrap().expect("clean stop");
+}
+
+/// Starts the station; returns its control socket, its stop and its task.
+fn start(config: StationConfig) -> (PathBuf, watch::Sender<u32>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let socket = config.control.socket.clone();
+    let (stop_tx, stop) = watch::channel(0);
+    (socket, stop_tx, tokio::spawn(run_station(config, stop)))
+}
+
+impl Uas {
+    /// The access units on the video socket, reassembled, until `enough` says stop.
+    async fn video_units(
+        &self,
+        mut enough: impl FnMut(&[ds_media::packetize::ReceivedUnit]) -> bool,
+    ) -> Vec<ds_media::packetize::ReceivedUnit> {
+        let mut depacketizer = ds_media::packetize::H264Depacketizer::new();
+        let mut units = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        guard("video units", async {
+            while !enough(&units) {
+                let n = self.video.recv(&mut buf).await.unwrap();
+                let packet = ds_media::rtp_session::parse(&buf[..n]).expect("an RTP packet");
+                let _ = depacketizer.push(&packet);
+                units.extend(std::iter::from_fn(|| depacketizer.pop_unit()));
+            }
+        })
+        .await;
+        units
+    }
+}
+
+/// The `sprop-parameter-sets` of an SDP body's H.264 fmtp.
+fn sprop_of(sdp: &[u8]) -> Option<String> {
+    let sdp = String::from_utf8_lossy(sdp);
+    let fmtp = sdp.lines().find(|l| l.starts_with("a=fmtp:") && l.contains("profile-level-id"))?;
+    let value = fmtp.split(';').find_map(|p| p.trim().strip_prefix("sprop-parameter-sets="))?;
+    Some(value.trim().to_string())
+}
+
+#[cfg(feature = "gst")]
+#[tokio::test]
+async fn with_an_x264_camera_the_offer_carries_the_sps_and_pps_the_stream_sends() {
+    if !ds_media::gst::has_element("x264enc").unwrap() {
+        panic!("x264enc is missing: install gstreamer1.0-plugins-ugly");
+    }
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-x264-{}", std::process::id())));
+    let uas = Uas::bind().await;
+    let mut config = station_config(&dir.0, uas.sip.local_addr().unwrap());
+    config.media.camera = config::CameraKind::Gstreamer;
+    config.media.camera_device = config::TEST_SOURCE.into();
+    config.media.video_encoder = config::VideoEncoder::X264;
+    let (socket, stop_tx, station) = start(config);
+
+    assert_eq!(control(&socket, "press").await, "ok");
+    let (invite, station_sip) = uas.recv_request(Method::Invite).await;
+    let offered = sprop_of(&invite.body).expect("the offer names sprop-parameter-sets");
+    uas.answer(&invite, station_sip, 200, "OK").await;
+    uas.recv_request(Method::Ack).await;
+    let units =
+        uas.video_units(|u| u.iter().any(|u| u.nals.iter().any(|n| NalKind::of(n) == Some(NalKind::Idr)))).await;
+    let idr = units.iter().find(|u| u.nals.iter().any(|n| NalKind::of(n) == Some(NalKind::Idr))).unwrap();
+    let sent = AccessUnit { nals: idr.nals.clone(), timestamp_90k: 0, frame_index: 0 };
+    let sent = ds_media::device::sdp_parameters_of(&sent).expect("the IDR carries SPS and PPS");
+    assert_eq!(offered, sent.sprop_parameter_sets, "the offer's sprop is the stream's SPS,PPS");
+    let offer = String::from_utf8_lossy(&invite.body).to_string();
+    assert!(offer.contains(&format!("profile-level-id={}", sent.profile_level_id)), "{offer}");
+
+    stop_tx.send_modify(|n| *n += 1);
+    let (bye, from) = uas.recv_request(Method::Bye).await;
+    uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
+    guard("the station to stop", station).await.unwrap().expect("clean stop");
+}
+
+impl Uas {
+    /// The sizes of the first `n` pictures decoded from the video socket, skipping
+    /// packets of `skip` (an earlier call's SSRC); returns the stream's SSRC too.
+    async fn decoded_sizes(&self, n: usize, skip: Option<u32>) -> (u32, Vec<(usize, usize)>) {
+        use openh264::formats::YUVSource;
+        let mut depacketizer = ds_media::packetize::H264Depacketizer::new();
+        let mut decoder = openh264::decoder::Decoder::new().unwrap();
+        let (mut ssrc, mut sizes) = (0, Vec::new());
+        let mut buf = vec![0u8; 2048];
+        guard("decoded video", async {
+            while sizes.len() < n {
+                let len = self.video.recv(&mut buf).await.unwrap();
+                let packet = ds_media::rtp_session::parse(&buf[..len]).expect("an RTP packet");
+                if Some(packet.header.ssrc) == skip {
+                    continue;
+                }
+                ssrc = packet.header.ssrc;
+                let _ = depacketizer.push(&packet);
+                while let Some(unit) = depacketizer.pop_unit() {
+                    let picture = decoder.decode(&unit.to_annex_b()).expect("the stream decodes");
+                    sizes.extend(picture.map(|p| p.dimensions()));
+                }
+            }
+        })
+        .await;
+        (ssrc, sizes)
+    }
+}
+
+/// A 640x480 camera (the `camera` settings of `[media]`, from `set`), a call
+/// answered at level 1.2 whose pictures must fit it, then a call at our level.
+async fn level_1_2_then_ours(name: &str, set: impl FnOnce(&mut config::MediaConfig)) {
+    let dir = TempDir(std::env::temp_dir().join(format!("ds-shell-{name}-{}", std::process::id())));
+    let uas = Uas::bind().await;
+    let mut config = station_config(&dir.0, uas.sip.local_addr().unwrap());
+    (config.media.video_width, config.media.video_height, config.media.video_fps) = (640, 480, 15);
+    set(&mut config.media);
+    let (socket, stop_tx, station) = start(config);
+    let mut events = Events::subscribe(&socket).await;
+
+    assert_eq!(control(&socket, "press").await, "ok");
+    let (invite, station_sip) = uas.recv_request(Method::Invite).await;
+    let level_1_2 = uas.sdp().replace("profile-level-id=42e01f", "profile-level-id=42e00c");
+    uas.answer_with(&invite, station_sip, (200, "OK"), level_1_2).await;
+    uas.recv_request(Method::Ack).await;
+    let (first_ssrc, sizes) = uas.decoded_sizes(10, None).await;
+    eprintln!("{name}: level 1.2 peer gets {:?}", sizes[0]);
+    for (w, h) in &sizes {
+        assert!(ds_media::h264::frame_mbs(*w as u32, *h as u32) <= 396, "{w}x{h} is above level 1.2");
+    }
+    assert_eq!(control(&socket, "hangup").await, "ok");
+    let (bye, from) = uas.recv_request(Method::Bye).await;
+    uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
+    events.next("ended").await;
+
+    assert_eq!(control(&socket, "press").await, "ok");
+    let (invite, station_sip) = uas.recv_request(Method::Invite).await;
+    uas.answer(&invite, station_sip, 200, "OK").await;
+    uas.recv_request(Method::Ack).await;
+    let (_, sizes) = uas.decoded_sizes(10, Some(first_ssrc)).await;
+    assert!(sizes.iter().all(|s| *s == (640, 480)), "a peer at our level gets the configured stream: {sizes:?}");
+
+    stop_tx.send_modify(|n| *n += 1);
+    let (bye, from) = uas.recv_request(Method::Bye).await;
+    uas.sip.send_to(&Response::for_request(&bye, 200, "OK").to_bytes(), from).await.unwrap();
+    guard("the station to stop", station).await.unwrap().expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_peer_at_level_1_2_gets_at_most_396_macroblocks_and_the_next_call_vga_again() {
+    level_1_2_then_ours("level", |_| {}).await;
+}
+
+#[cfg(feature = "gst")]
+#[tokio::test]
+async fn an_x264_camera_is_rebuilt_for_a_peer_at_level_1_2_and_back() {
+    level_1_2_then_ours("level-x264", |m| {
+        m.camera = config::CameraKind::Gstreamer;
+        m.camera_device = config::TEST_SOURCE.into();
+        m.video_encoder = config::VideoEncoder::X264;
+    })
+    .await;
 }

@@ -16,6 +16,14 @@ pub fn invite_from(user: &str, n: u32) -> Request {
         .with_body("application/sdp", phone_sdp(16000))
 }
 
+/// An INVITE from `user@home` without an offer (the station offers in its 200).
+pub fn invite_without_offer(user: &str) -> Request {
+    let mut invite = invite_from(user, 1);
+    invite.body.clear();
+    invite.headers.remove("Content-Type");
+    invite
+}
+
 /// A request in the dialog the station's 200 created.
 pub fn in_dialog(invite: &Request, ok_to: &str, method: Method, cseq: u32) -> Request {
     Request::new(method.clone(), "sip:door@127.0.0.1:15080")
@@ -175,9 +183,7 @@ fn a_late_answer_to_an_earlier_bye_leaves_the_current_call_alone() {
 #[test]
 fn an_invite_without_offer_gets_our_offer_and_the_ack_carries_the_answer() {
     let mut h = Harness::new(config());
-    let mut invite = invite_from("alice", 1);
-    invite.body.clear();
-    invite.headers.remove("Content-Type");
+    let invite = invite_without_offer("alice");
     h.sip(Message::Request(invite.clone()));
     let ok = h.response();
     assert_eq!(ok.status, 200);

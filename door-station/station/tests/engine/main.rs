@@ -6,6 +6,7 @@ mod harness;
 mod bell;
 mod door;
 mod incoming;
+mod level;
 mod register;
 mod reinvite;
 mod sim;
